@@ -1,0 +1,3 @@
+module goroutines-bench-go
+
+go 1.19

@@ -1,0 +1,221 @@
+// Channels: Go's typed conduits between goroutines.
+//
+// A channel is a lock, a ring buffer of `capacity` elements, and two queues
+// of parked goroutines (receivers and senders). The rules, as in Go:
+// - A send hands its value straight to a waiting receiver if there is one,
+//   else buffers it if there is room, else parks until a receiver takes it.
+// - A receive takes from the buffer first (and then lets one parked sender
+//   refill it, keeping FIFO order), else takes straight from a parked sender,
+//   else parks. On a closed, drained channel it returns nil at once.
+// - close wakes every waiter: receivers get nil, senders panic.
+// - Send on a closed channel and close of a closed channel are fatal, with
+//   Go's wording and exit status 2.
+//
+// Waiters park with the channel's lock as their commit step: the lock is
+// released on the scheduler stack once the goroutine is off its own, so a
+// waker can never resume a goroutine still running on its stack.
+
+import Synchronization
+
+/// A typed channel, as in Go: unbuffered (`capacity` 0) for a rendezvous, or
+/// buffered.
+///
+/// ```swift
+/// let numbers = Channel<Int>(capacity: 10)
+/// go {
+///     for i in 1...3 { numbers.send(i) }
+///     numbers.close()
+/// }
+/// for n in numbers { print(n) }  // 1 2 3
+/// ```
+public final class Channel<Element: Sendable>: @unchecked Sendable {
+    // @unchecked: all mutable state is guarded by `lock`.
+
+    let lock = RawLock()
+    /// The buffer's capacity; 0 for an unbuffered channel.
+    public let capacity: Int
+    private let buffer: UnsafeMutablePointer<Element>
+    private var head = 0
+    private var buffered = 0
+    private(set) var closed = false
+    var receivers = WaitQueue()
+    var senders = WaitQueue()
+
+    /// Makes a channel that buffers up to `capacity` values.
+    ///
+    /// - Precondition: `capacity >= 0`.
+    public init(capacity: Int = 0) {
+        precondition(
+            capacity >= 0,
+            "makechan: size out of range (Channel capacity \(capacity); want 0 or more)")
+        self.capacity = capacity
+        buffer = .allocate(capacity: Swift.max(capacity, 1))
+    }
+
+    deinit {
+        for i in 0..<buffered { (buffer + (head + i) % capacity).deinitialize(count: 1) }
+        buffer.deallocate()
+    }
+
+    /// Values waiting in the buffer.
+    public var count: Int { lock.withLock { buffered } }
+
+    /// Whether `close()` has been called.
+    public var isClosed: Bool { lock.withLock { closed } }
+
+    // MARK: Buffer (lock held)
+
+    func bufferPush(_ value: consuming Element) {
+        (buffer + (head + buffered) % capacity).initialize(to: value)
+        buffered += 1
+    }
+
+    func bufferPop() -> Element {
+        let value = (buffer + head).move()
+        head = (head + 1) % capacity
+        buffered -= 1
+        return value
+    }
+
+    var bufferHasRoom: Bool { buffered < capacity }
+    var bufferIsEmpty: Bool { buffered == 0 }
+
+    // MARK: Send
+
+    /// Sends `value`, parking until a receiver or buffer space takes it.
+    ///
+    /// Sending on a closed channel is fatal: `panic: send on closed channel`.
+    public func send(_ value: Element) {
+        checkPreemption()
+        lock.lock()
+        if closed {
+            lock.unlock()
+            goPanic("send on closed channel")
+        }
+        if trySendLocked(value) { return }
+
+        let g = currentWaiter()
+        let slot = g.transferBuffer(
+            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        slot.initializeMemory(as: Element.self, to: value)
+        g.wakeSuccess = false
+        senders.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
+        park(.chanSend, commit: unlockCommit, context: lock.address)
+        if !g.wakeSuccess {
+            slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
+            goPanic("send on closed channel")
+        }
+    }
+
+    /// With the lock held and the channel open: delivers `value` to a waiting
+    /// receiver or the buffer, unlocking on success. Returns false, still
+    /// locked, when the send would block.
+    func trySendLocked(_ value: Element) -> Bool {
+        if let receiver = receivers.dequeue() {
+            receiver.slot.initializeMemory(as: Element.self, to: value)
+            let g = receiver.goroutine
+            g.wakeSuccess = true
+            g.wakeCase = receiver.caseIndex
+            lock.unlock()
+            ready(g)
+            return true
+        }
+        if bufferHasRoom {
+            bufferPush(value)
+            lock.unlock()
+            return true
+        }
+        return false
+    }
+
+    // MARK: Receive
+
+    /// Receives a value, parking until one arrives. Returns nil once the
+    /// channel is closed and drained.
+    public func receive() -> Element? {
+        checkPreemption()
+        lock.lock()
+        if let value = tryReceiveLocked() { return value }
+        if closed {
+            lock.unlock()
+            return nil
+        }
+
+        let g = currentWaiter()
+        let slot = g.transferBuffer(
+            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        g.wakeSuccess = false
+        receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
+        park(.chanReceive, commit: unlockCommit, context: lock.address)
+        if g.wakeSuccess {
+            return slot.assumingMemoryBound(to: Element.self).move()
+        }
+        return nil
+    }
+
+    /// With the lock held: takes a value from the buffer or a waiting sender,
+    /// unlocking on success. Returns nil, still locked, when none is ready.
+    func tryReceiveLocked() -> Element? {
+        if !bufferIsEmpty {
+            let value = bufferPop()
+            // A parked sender may now move its value into the freed slot.
+            if let sender = senders.dequeue() {
+                bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
+                let g = sender.goroutine
+                g.wakeSuccess = true
+                g.wakeCase = sender.caseIndex
+                lock.unlock()
+                ready(g)
+                return value
+            }
+            lock.unlock()
+            return value
+        }
+        if let sender = senders.dequeue() {
+            let value = sender.slot.assumingMemoryBound(to: Element.self).move()
+            let g = sender.goroutine
+            g.wakeSuccess = true
+            g.wakeCase = sender.caseIndex
+            lock.unlock()
+            ready(g)
+            return value
+        }
+        return nil
+    }
+
+    // MARK: Close
+
+    /// Closes the channel: waiting and future receivers get the buffered
+    /// values, then nil. Waiting senders panic.
+    ///
+    /// Closing a closed channel is fatal: `panic: close of closed channel`.
+    public func close() {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            goPanic("close of closed channel")
+        }
+        closed = true
+        var woken = receivers.dequeueAll()
+        woken.append(contentsOf: senders.dequeueAll())
+        for waiter in woken {
+            waiter.goroutine.wakeSuccess = false
+            waiter.goroutine.wakeCase = waiter.caseIndex
+        }
+        lock.unlock()
+        for waiter in woken { ready(waiter.goroutine) }
+    }
+}
+
+extension Channel: Sequence {
+    /// Iterates received values until the channel is closed and drained.
+    public struct Iterator: IteratorProtocol {
+        let channel: Channel
+
+        /// The next value, or nil once the channel is closed and drained.
+        public mutating func next() -> Element? { channel.receive() }
+    }
+
+    /// An iterator that receives from the channel.
+    public func makeIterator() -> Iterator { Iterator(channel: self) }
+}

@@ -1,0 +1,159 @@
+// Running goroutines on a machine: the g0 side of every switch.
+//
+// `runMachine` is the loop each machine thread runs on its own stack (g0):
+// find a goroutine, switch to it, and when it switches back, carry out what
+// it asked for. The goroutine side of the switch is in Park.swift.
+
+import CGoroutines
+import Glibc
+import Synchronization
+
+/// The scheduler loop. Returns when the machine's thread should end.
+func runMachine(_ m: Machine) {
+    let sched = Scheduler.shared
+    while true {
+        if let locked = m.lockedGoroutine {
+            // A wired machine runs only its goroutine: wait until it is
+            // handed back together with a P.
+            if let p = m.processor {
+                m.processor = nil
+                sched.handOff(p)
+            }
+            waitForLockedGoroutine(m)
+            if run(m, locked, inheritTime: false) == .endThread { return }
+            continue
+        }
+        guard let (g, inheritTime) = sched.findRunnable(m) else { return }
+        sched.stopSpinning(m)
+        if let owner = g.lockedMachine, owner !== m {
+            // Hand our P to the goroutine's own thread and sleep.
+            let p = m.processor!
+            m.processor = nil
+            p.machine = nil
+            owner.nextProcessor = p
+            owner.note.wake()
+            continue
+        }
+        if run(m, g, inheritTime: inheritTime) == .endThread { return }
+    }
+}
+
+/// Sleeps a wired machine until its goroutine is runnable and a P arrives.
+private func waitForLockedGoroutine(_ m: Machine) {
+    m.note.sleep()
+    m.note.reset()
+    Scheduler.shared.acquire(m, m.nextProcessor!)
+    m.nextProcessor = nil
+}
+
+enum RunOutcome { case next, endThread }
+
+/// Switches to `g` and handles its request when it switches back.
+private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome {
+    let sched = Scheduler.shared
+    var inherit = inheritTime
+    while true {
+        let p = m.processor!
+        if !inherit {
+            p.scheduleTick.add(1, ordering: .relaxed)
+            p.sliceStart.store(coarseNanos(), ordering: .relaxed)
+        }
+        g.status.store(GStatus.running.rawValue, ordering: .relaxed)
+        g.machine = m
+        m.current = g
+        m.runningID.store(g.id, ordering: .relaxed)
+        if let stack = g.stack {
+            let lo = UInt(bitPattern: stack.base)
+            let guardLo = stack.guarded ? lo - UInt(StackAllocator.guardSize) : lo
+            gr_tls_set_running(guardLo, lo, g.id, stack.size)
+        }
+        swift_task_enterThreadLocalContext(g.exclusivityState)
+        // releasing: the goroutine's code may now use the P's queues.
+        p.ownership.store(Processor.word(m.id, .user), ordering: .releasing)
+
+        _ = gr_switch(m.g0Slot, g.contextSlot.pointee, Unmanaged.passUnretained(g).toOpaque())
+
+        // Back on g0; the goroutine's stack is idle from here on.
+        swift_task_exitThreadLocalContext(g.exclusivityState)
+        m.current = nil
+        m.runningID.store(0, ordering: .relaxed)
+        gr_tls_set_running(0, 0, 0, 0)
+        if let stack = g.stack, !stack.canaryIntact {
+            fatal(
+                "goroutine \(g.id): stack overflow (stack \(stack.size) bytes)", "stack overflow")
+        }
+
+        // Keep the P only if sysmon did not take it while the goroutine ran.
+        var held: Processor? = nil
+        if let current = m.processor {
+            let expected = Processor.word(m.id, .user)
+            let desired = Processor.word(m.id, .runtime)
+            if current.ownership.compareExchange(
+                expected: expected, desired: desired, ordering: .acquiringAndReleasing
+            ).exchanged {
+                held = current
+            } else {
+                m.processor = nil
+            }
+        }
+
+        let request = m.request
+        m.request = .none
+        switch request {
+        case .park(let commit, let context):
+            g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
+            if let commit, !commit(context) {
+                g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
+                if held != nil {
+                    inherit = true
+                    continue
+                }
+                sched.globalPut(g)
+            }
+        case .yield, .requeue:
+            g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
+            sched.globalPut(g)
+            if held == nil { sched.wakeIfIdle() }
+        case .exit:
+            return finish(m, g, held)
+        case .none:
+            fatal("runtime: goroutine \(g.id) switched to the scheduler without a request",
+                "schedule")
+        }
+        return .next
+    }
+}
+
+/// A goroutine's body returned: recycle it. A goroutine that ends while
+/// wired to its thread takes the thread down (the main thread parks instead).
+private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome {
+    let sched = Scheduler.shared
+    let wired = g.lockedMachine != nil
+    g.status.store(GStatus.dead.rawValue, ordering: .releasing)
+    g.lockedMachine = nil
+    g.lockCount = 0
+    g.machine = nil
+    g.waitReason = .none
+    sched.liveGoroutines.subtract(1, ordering: .relaxed)
+    sched.putFreeGoroutine(g, p)
+    if wired {
+        m.lockedGoroutine = nil
+        if let p {
+            m.processor = nil
+            sched.handOff(p)
+        }
+        if m.isMainThread {
+            while true { pause() }
+        }
+        return .endThread
+    }
+    return .next
+}
+
+/// A cheap monotonic clock for time slices and wait durations.
+@inline(__always)
+func coarseNanos() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}

@@ -1,0 +1,160 @@
+// The goroutine record (G).
+//
+// A record lives as long as the process: once its body returns it goes to a
+// free list with its stack, ready for the next `go`. Because records are
+// never deallocated, queues hold them as unretained pointers and the hot
+// paths use `unowned(unsafe)` references, which keeps reference counting out
+// of the scheduler loop. `Registry` holds the one strong reference to each.
+//
+// A plain thread that blocks in a runtime operation (a channel receive on the
+// main thread, say) gets an *external* record of its own, created on first
+// use. Parking an external record sleeps the thread on a futex instead of
+// switching stacks, so every blocking operation has one code path.
+
+import CGoroutines
+import Synchronization
+
+/// Why a goroutine is parked, shown in goroutine dumps as in Go.
+enum WaitReason: UInt8 {
+    case none
+    case chanReceive, chanSend, chanReceiveNilChan, chanSendNilChan
+    case select, selectNoCases
+    case sleep, timer
+    case waitGroup, mutex, rwMutexRead, rwMutexWrite, cond, semaphore, once
+    case blocking, preempted
+
+    var text: String {
+        switch self {
+        case .none: return "running"
+        case .chanReceive: return "chan receive"
+        case .chanSend: return "chan send"
+        case .chanReceiveNilChan: return "chan receive (nil chan)"
+        case .chanSendNilChan: return "chan send (nil chan)"
+        case .select: return "select"
+        case .selectNoCases: return "select (no cases)"
+        case .sleep: return "sleep"
+        case .timer: return "timer"
+        case .waitGroup: return "sync.WaitGroup.Wait"
+        case .mutex: return "sync.Mutex.Lock"
+        case .rwMutexRead: return "sync.RWMutex.RLock"
+        case .rwMutexWrite: return "sync.RWMutex.Lock"
+        case .cond: return "sync.Cond.Wait"
+        case .semaphore: return "semacquire"
+        case .once: return "sync.Once.Do"
+        case .blocking: return "syscall"
+        case .preempted: return "preempted"
+        }
+    }
+}
+
+/// Goroutine states. Stored in `Goroutine.status`.
+enum GStatus: UInt32 {
+    case idle = 0  // fresh or on a free list
+    case runnable = 1  // in a run queue
+    case running = 2  // on an M with a P
+    case waiting = 3  // parked
+    case blocking = 4  // in a blocking region, possibly without a P
+    case dead = 5  // body returned
+}
+
+final class Goroutine: @unchecked Sendable {
+    // @unchecked: fields are handed between threads only through the
+    // scheduler's queues and park/ready, whose atomics order them.
+
+    /// Saved stack pointer (word 0) and Swift exclusivity state (words 1-2).
+    /// Raw memory so that the switch never forms an inout access to a
+    /// property, which the exclusivity checker would track across the switch.
+    let slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    var contextSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?> { slots }
+    var exclusivityState: UnsafeMutablePointer<CChar> {
+        UnsafeMutableRawPointer(slots + 1).assumingMemoryBound(to: CChar.self)
+    }
+
+    var id: Int64 = 0
+    var stack: Stack?
+    var body: (@Sendable () -> Void)?
+    let status = Atomic<UInt32>(GStatus.idle.rawValue)
+
+    // Diagnostics: written by the goroutine itself before it parks.
+    var waitReason: WaitReason = .none
+    var waitSince: Int64 = 0
+    var createdFile: StaticString = ""
+    var createdLine: UInt = 0
+    var parentID: Int64 = 0
+
+    /// The machine running this goroutine, while it runs.
+    unowned(unsafe) var machine: Machine?
+    /// Set while the goroutine is wired to a thread by lockOSThread.
+    unowned(unsafe) var lockedMachine: Machine?
+    var lockCount = 0
+
+    /// Intrusive link for the global run queue and free lists.
+    unowned(unsafe) var next: Goroutine?
+
+    /// Set by sysmon when the goroutine has run too long; honoured at the
+    /// next runtime entry.
+    let preemptRequested = Atomic<Bool>(false)
+
+    // Channel hand-off. A waiting receiver's value lands in `transfer`; a
+    // waiting sender's value is read from it. Heap memory owned by this record,
+    // so no waiter ever points into another goroutine's stack.
+    var transfer: UnsafeMutableRawPointer?
+    var transferCapacity = 0
+    /// Select: 0 while undecided; the first waker to swap in 1 wins.
+    let selectDone = Atomic<Int>(0)
+    /// Which case woke the goroutine, and whether a value came with it.
+    var wakeCase = -1
+    var wakeSuccess = false
+
+    /// For external records: the thread sleeps on this while parked.
+    let isExternal: Bool
+    let parkNote = Note()
+
+    init(external: Bool) {
+        isExternal = external
+        slots = .allocate(capacity: 4)
+        slots.initialize(repeating: nil, count: 4)
+    }
+
+    var currentStatus: GStatus {
+        GStatus(rawValue: status.load(ordering: .acquiring)) ?? .dead
+    }
+
+    /// Ensures `transfer` holds at least `size` bytes at `alignment`.
+    @inline(__always)
+    func transferBuffer(size: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        if let transfer, size <= transferCapacity, alignment <= 16 {
+            return transfer
+        }
+        return growTransfer(size: size, alignment: alignment)
+    }
+
+    @inline(never)
+    private func growTransfer(size: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        transfer?.deallocate()
+        let capacity = max(size, 64)
+        let buffer = UnsafeMutableRawPointer.allocate(
+            byteCount: capacity, alignment: max(alignment, 16))
+        transfer = buffer
+        transferCapacity = capacity
+        return buffer
+    }
+}
+
+/// Every goroutine record ever made: the strong references behind the
+/// unowned ones, and the list that dumps and deadlock checks walk.
+final class Registry: @unchecked Sendable {
+    // @unchecked: `all` is guarded by `lock`.
+    static let shared = Registry()
+    let lock = RawLock()
+    private(set) var all: [Goroutine] = []
+    let nextID = Atomic<Int64>(1)
+
+    func add(_ g: Goroutine) {
+        lock.withLock { all.append(g) }
+    }
+
+    func snapshot() -> [Goroutine] {
+        lock.withLock { all }
+    }
+}

@@ -1,0 +1,88 @@
+// The machine (M): an OS thread that runs goroutines.
+//
+// Its own pthread stack is "g0": the scheduler loop runs there and never on
+// a goroutine's stack. A goroutine that gives up the thread (to park, yield,
+// exit, or because it lost its P) records a `Request` on its machine and
+// switches to g0, and g0 carries the request out once the goroutine's stack
+// is no longer in use. That ordering is what makes park safe: the commit
+// step that publishes a parked goroutine runs only after its stack is idle.
+
+import CGoroutines
+import Glibc
+import Synchronization
+
+/// What a goroutine asks of g0 when it switches there.
+enum Request {
+    case none
+    /// Park; run `commit(context)` on g0, and resume at once if it says false.
+    case park(commit: ParkCommit?, context: UnsafeMutableRawPointer?)
+    /// Go to the back of the global queue.
+    case yield
+    /// The body returned.
+    case exit
+    /// The goroutine lost its P and found no idle one: queue it and stop.
+    case requeue
+}
+
+/// A park's commit step. It runs on g0 after the goroutine has switched out;
+/// returning false resumes the goroutine at once.
+typealias ParkCommit = @convention(c) (UnsafeMutableRawPointer?) -> Bool
+
+final class Machine: @unchecked Sendable {
+    // @unchecked: fields are written by the machine's own thread, or by
+    // another thread only while this machine sleeps on `note`, with the
+    // note's release/acquire ordering the hand-over.
+
+    let id: Int
+    /// g0's saved stack pointer. Raw memory, never an inout property access.
+    let g0Slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+
+    unowned(unsafe) var current: Goroutine?
+    unowned(unsafe) var processor: Processor?
+    /// The P a waker hands over with `note.wake()`.
+    unowned(unsafe) var nextProcessor: Processor?
+    var spinning = false
+    /// A waker sets this to make the machine spin for work when it wakes.
+    var wakeSpinning = false
+    let note = Note()
+    /// The goroutine wired to this thread by lockOSThread.
+    unowned(unsafe) var lockedGoroutine: Goroutine?
+    var tid: Int32 = 0
+    var request: Request = .none
+    let isMainThread: Bool
+
+    /// Next on the idle list, and when it went idle; guarded by the
+    /// scheduler lock.
+    unowned(unsafe) var nextIdle: Machine?
+    var idleSince: Int64 = 0
+    /// Whether the machine is on the idle list; guarded by the scheduler lock.
+    var isIdle = false
+
+    /// sysmon's view: which goroutine runs here and since when, in ns.
+    let runningID = Atomic<Int64>(0)
+    /// True while the machine is inside a marked blocking region or parked.
+    let inBlockingRegion = Atomic<Bool>(false)
+    /// Set when sysmon took this machine's P for unmarked blocking.
+    let lostProcessor = Atomic<Bool>(false)
+
+    init(id: Int, mainThread: Bool = false) {
+        self.id = id
+        isMainThread = mainThread
+        g0Slot = .allocate(capacity: 1)
+        g0Slot.initialize(to: nil)
+    }
+
+    /// The machine of the calling thread, if it is one.
+    @inline(__always)
+    static var current: Machine? {
+        guard let raw = gr_tls_machine() else { return nil }
+        // safety: the TLS slot holds an unretained pointer to a machine that
+        // the scheduler's list keeps alive while its thread runs.
+        return Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    }
+}
+
+/// The id of the goroutine running on this thread, or 0 on a plain thread.
+func currentGoroutineID() -> Int64 {
+    Machine.current?.current?.id ?? 0
+}

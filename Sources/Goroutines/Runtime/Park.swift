@@ -1,0 +1,254 @@
+// The goroutine side of the runtime: spawning, parking, readying, yielding.
+//
+// Every function here runs on a goroutine's stack (or on a plain thread) and
+// may resume on a different thread than it started on. So each reads the
+// current machine afresh after any switch, through `Machine.current`, an
+// out-of-line call the optimizer cannot fold across the switch.
+//
+// Runtime entries that touch the P's queues first move the P from `user`
+// to `runtime` with a compare-and-swap (`enterRuntime`). If that fails,
+// sysmon took the P while this thread sat in an unmarked blocking call, and
+// the goroutine must get a P back before it goes on.
+
+import CGoroutines
+import Glibc
+import Synchronization
+
+/// Entry point of every goroutine, reached through the assembly trampoline.
+let goroutineEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+    runBody(raw)
+    let (from, to) = prepareExit()
+    _ = gr_switch(from, to, nil)
+    fatal("runtime: a finished goroutine was resumed", "goexit")
+}
+
+@inline(never)
+private func runBody(_ raw: UnsafeMutableRawPointer?) {
+    // safety: the scheduler passes the goroutine record being started.
+    let g = Unmanaged<Goroutine>.fromOpaque(raw!).takeUnretainedValue()
+    let body = g.body!
+    g.body = nil
+    body()
+}
+
+/// Records the exit request and returns the raw switch operands, so that the
+/// final switch holds no references whose releases would never run.
+@inline(never)
+private func prepareExit() -> (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer?) {
+    let m = Machine.current!
+    let g = m.current!
+    m.request = .exit
+    return (g.contextSlot, m.g0Slot.pointee)
+}
+
+/// The running goroutine and its machine, if the caller is a goroutine.
+@inline(__always)
+func currentGoroutineAndMachine() -> (Goroutine, Machine)? {
+    guard let m = Machine.current, let g = m.current else { return nil }
+    return (g, m)
+}
+
+/// The record to park for the caller: the running goroutine, or the plain
+/// thread's external record.
+func currentWaiter() -> Goroutine {
+    // Inside a blocking region the thread acts as a plain thread: it has no
+    // P to give the scheduler, so it sleeps on its own.
+    if let m = Machine.current, let g = m.current,
+        !m.inBlockingRegion.load(ordering: .relaxed)
+    {
+        return g
+    }
+    if let raw = gr_tls_external() {
+        // safety: the TLS slot holds a record retained by the Registry.
+        return Unmanaged<Goroutine>.fromOpaque(raw).takeUnretainedValue()
+    }
+    let g = Goroutine(external: true)
+    g.id = -Int64(gr_gettid())
+    Registry.shared.add(g)
+    gr_tls_set_external(Unmanaged.passUnretained(g).toOpaque())
+    return g
+}
+
+// MARK: - Runtime entry
+
+/// Moves the caller's P to the runtime state and returns it, or nil on a
+/// plain thread. Pair with `exitRuntime`.
+@inline(__always)
+func enterRuntime() -> Processor? {
+    guard let m = Machine.current, m.current != nil,
+        !m.inBlockingRegion.load(ordering: .relaxed)
+    else { return nil }
+    if let p = m.processor,
+        p.ownership.compareExchange(
+            expected: Processor.word(m.id, .user), desired: Processor.word(m.id, .runtime),
+            ordering: .acquiringAndReleasing
+        ).exchanged
+    {
+        return p
+    }
+    return reacquireProcessor()
+}
+
+@inline(__always)
+func exitRuntime(_ p: Processor) {
+    // releasing: our queue updates are published before sysmon may take the P.
+    p.ownership.store(Processor.word(p.machine!.id, .user), ordering: .releasing)
+}
+
+/// The caller's P was taken while it ran (sysmon saw it blocked). Take an
+/// idle P, or queue the goroutine and let the thread sleep until another
+/// machine runs it. Returns the P now held, in the runtime state.
+@inline(never)
+func reacquireProcessor() -> Processor {
+    var m = Machine.current!
+    m.processor = nil
+    if !Scheduler.shared.acquireIdle(m) {
+        let g = m.current!
+        m.request = .requeue
+        _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+        m = Machine.current!
+        // We run again on a machine that holds a P in the user state.
+        let p = m.processor!
+        p.ownership.store(Processor.word(m.id, .runtime), ordering: .releasing)
+        return p
+    }
+    return m.processor!
+}
+
+// MARK: - Spawning
+
+/// Starts a goroutine running `body`. With `onto`, a P the calling thread
+/// holds in the runtime state (Runtime.main), it goes to that P's runnext.
+func spawn(
+    _ body: @escaping @Sendable () -> Void, file: StaticString, line: UInt,
+    onto target: Processor? = nil
+) {
+    let sched = Scheduler.shared
+    let parent = currentGoroutineID()
+    if let target {
+        let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
+        prepare(g, body: body)
+        g.createdFile = file
+        g.createdLine = line
+        sched.liveGoroutines.add(1, ordering: .relaxed)
+        target.put(g, next: true)
+        return
+    }
+    let p = enterRuntime()
+    let g = sched.takeFreeGoroutine(p) ?? newGoroutineRecord()
+    prepare(g, body: body)
+    g.createdFile = file
+    g.createdLine = line
+    g.parentID = parent
+    sched.liveGoroutines.add(1, ordering: .relaxed)
+    if let p {
+        p.put(g, next: true)
+        exitRuntime(p)
+    } else {
+        sched.globalPut(g)
+    }
+    sched.wakeIfIdle()
+    if p != nil { checkPreemption() }
+}
+
+private func newGoroutineRecord() -> Goroutine {
+    let g = Goroutine(external: false)
+    Registry.shared.add(g)
+    return g
+}
+
+private func prepare(_ g: Goroutine, body: @escaping @Sendable () -> Void) {
+    let size = StackAllocator.shared.stackSize
+    if let stack = g.stack, stack.size != size {
+        StackAllocator.unmap(stack)
+        g.stack = nil
+    }
+    if g.stack == nil { g.stack = StackAllocator.shared.allocate() }
+    g.id = Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
+    g.body = body
+    g.contextSlot.pointee = gr_prepare_stack(g.stack!.top, goroutineEntry)
+    g.slots[1] = nil
+    g.slots[2] = nil
+    g.preemptRequested.store(false, ordering: .relaxed)
+    g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
+}
+
+// MARK: - Park and ready
+
+/// Parks the caller until `ready` is called on it. `commit(context)` runs once
+/// the goroutine is off its stack (on a plain thread: before it sleeps); it
+/// typically unlocks the structure that now lists the waiter. If it returns
+/// false, the caller resumes at once.
+func park(
+    _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
+) {
+    let g = currentWaiter()
+    g.waitReason = reason
+    g.waitSince = coarseNanos()
+    if g.isExternal {
+        g.parkNote.reset()
+        g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
+        if let commit, !commit(context) {
+            g.status.store(GStatus.running.rawValue, ordering: .relaxed)
+            g.waitReason = .none
+            return
+        }
+        g.parkNote.sleep()
+        g.waitReason = .none
+        return
+    }
+    let m = g.machine!
+    m.request = .park(commit: commit, context: context)
+    _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    g.waitReason = .none
+}
+
+/// Makes a parked goroutine runnable. Safe from any thread.
+func ready(_ g: Goroutine) {
+    if g.isExternal {
+        g.status.store(GStatus.running.rawValue, ordering: .relaxed)
+        g.parkNote.wake()
+        return
+    }
+    let old = g.status.exchange(GStatus.runnable.rawValue, ordering: .acquiringAndReleasing)
+    if old != GStatus.waiting.rawValue {
+        fatal("runtime: ready of goroutine \(g.id) in state \(old)", "bad g status")
+    }
+    let sched = Scheduler.shared
+    if let p = enterRuntime() {
+        p.put(g, next: true)
+        exitRuntime(p)
+    } else {
+        sched.globalPut(g)
+    }
+    sched.wakeIfIdle()
+}
+
+/// Unlocks the RawLock whose word `context` points to. The usual commit.
+let unlockCommit: ParkCommit = { context in
+    // safety: context is the address of a RawLock's word, alive while the
+    // parked goroutine's operation is in progress.
+    let word = context!.assumingMemoryBound(to: UInt32.self)
+    gr_rawlock_unlock(word)
+    return true
+}
+
+// MARK: - Yield and preemption
+
+/// Puts the running goroutine at the back of the global queue.
+func yieldGoroutine() {
+    guard let (g, m) = currentGoroutineAndMachine() else {
+        sched_yield()
+        return
+    }
+    g.preemptRequested.store(false, ordering: .relaxed)
+    m.request = .yield
+    _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+}
+
+/// Yields if sysmon asked the running goroutine to.
+@inline(__always)
+func checkPreemption() {
+    guard let m = Machine.current, let g = m.current else { return }
+    if g.preemptRequested.load(ordering: .relaxed) { yieldGoroutine() }
+}

@@ -1,0 +1,125 @@
+// The public face of the runtime: `go`, `blocking`, and `Runtime`.
+
+import CGoroutines
+import Glibc
+import Synchronization
+
+/// Starts a goroutine running `body` concurrently and returns at once.
+///
+/// `body` is plain synchronous Swift. Blocking operations inside it
+/// (channels, `WaitGroup.wait`, `sleep(for:)`) park the goroutine and free its
+/// thread for others.
+///
+/// ```swift
+/// let done = Channel<Int>()
+/// go { done.send(6 * 7) }
+/// print(done.receive()!)  // 42
+/// ```
+public func go(
+    file: StaticString = #fileID, line: UInt = #line,
+    _ body: @escaping @Sendable () -> Void
+) {
+    _ = Scheduler.shared
+    spawn(body, file: file, line: line)
+}
+
+/// Runs `body` as a blocking region: a call that may hold the thread for
+/// long, such as a slow `write(2)` or a C library call.
+///
+/// The goroutine keeps its thread, but if the call does not return quickly
+/// the runtime hands its processor to another thread (creating one if
+/// needed), so other goroutines keep running. Quick calls cost two atomic
+/// operations. With `handOff: true` the processor is handed off at once, for
+/// calls known to block for long. On a plain thread, `body` just runs.
+///
+/// ```swift
+/// let n = try blocking { try expensiveCLibraryCall() }
+/// ```
+public func blocking<R, E: Error>(
+    handOff: Bool = false, _ body: () throws(E) -> R
+) throws(E) -> R {
+    let entered = BlockingRegion.enter(handOff: handOff)
+    defer { if entered { BlockingRegion.exit() } }
+    return try body()
+}
+
+/// Runtime settings and introspection.
+public enum Runtime {
+    /// GOMAXPROCS: how many threads may run goroutine code at once.
+    public static var maxProcs: Int {
+        Scheduler.shared.maxProcs.load(ordering: .relaxed)
+    }
+
+    /// Sets GOMAXPROCS while goroutines run, and returns the previous value.
+    /// Threads running goroutines on processors beyond the new count give them
+    /// up at their next scheduling point.
+    ///
+    /// - Precondition: `1 <= n <= 1024`.
+    @discardableResult
+    public static func setMaxProcs(_ n: Int) -> Int {
+        precondition(
+            n >= 1 && n <= Scheduler.maxProcessors,
+            "Runtime.setMaxProcs: \(n) is out of range; GOMAXPROCS must be 1...\(Scheduler.maxProcessors)"
+        )
+        return Scheduler.shared.setMaxProcs(n)
+    }
+
+    /// The number of logical CPUs this process may run on.
+    public static var numCPU: Int { MaxProcs.affinityCPUs() }
+
+    /// Goroutines that have started and not yet finished.
+    public static var numGoroutine: Int {
+        Scheduler.shared.liveGoroutines.load(ordering: .relaxed)
+    }
+
+    /// The process's OS threads, counted from /proc/self/task.
+    public static var threadCount: Int {
+        guard let dir = opendir("/proc/self/task") else { return 0 }
+        defer { closedir(dir) }
+        var count = 0
+        while let entry = readdir(dir) {
+            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+        }
+        return count
+    }
+
+    /// Yields the processor, letting other goroutines run (Go's Gosched).
+    public static func yield() { yieldGoroutine() }
+
+    /// A cheap check for long loops: yields if the runtime has asked the
+    /// running goroutine to, because it has run for more than 10 ms.
+    @inline(__always)
+    public static func preemptionPoint() { checkPreemption() }
+
+    /// The stack reserve of goroutines started from now on, in bytes. The
+    /// default is 256 KiB, or `GOROUTINE_STACK_SIZE` (e.g. `512K`, `1M`).
+    public static var stackSize: Int {
+        get { StackAllocator.shared.stackSize }
+        set {
+            precondition(
+                newValue >= 16 * 1024 && newValue <= 1 << 30,
+                "Runtime.stackSize: \(newValue) bytes is out of range (16 KiB ... 1 GiB)")
+            StackAllocator.shared.stackSize = StackAllocator.normalize(newValue)
+        }
+    }
+
+    /// Runs `body` as the main goroutine on the calling (main) thread, which
+    /// becomes one of the runtime's threads. The process exits with status 0
+    /// when `body` returns. Under `main`, the runtime detects deadlock: when no
+    /// goroutine can ever run again it exits with Go's message.
+    public static func main(_ body: @escaping @Sendable () -> Void) -> Never {
+        let sched = Scheduler.shared
+        let m = sched.adoptCurrentThread()
+        sched.mainStarted.store(true, ordering: .releasing)
+        while !sched.acquireIdle(m) { sched_yield() }
+        spawn(
+            {
+                body()
+                fflush(nil)
+                exit(0)
+            }, file: #fileID, line: #line, onto: m.processor!)
+        runMachine(m)
+        // The main thread's machine ends only if its wired goroutine exited.
+        while true { pause() }
+    }
+}
