@@ -103,6 +103,87 @@ public enum Runtime {
         }
     }
 
+    /// The most OS threads the runtime may run goroutines on (Go's
+    /// `debug.SetMaxThreads`), 10000 by default. Passing it is fatal:
+    /// `runtime: program exceeds N-thread limit` / `fatal error: thread
+    /// exhaustion`, exit status 2, unless `threadLimitPolicy` is `.wait`.
+    /// Setting it below the current count fails at once, as in Go.
+    ///
+    /// - Precondition: the new value is at least 1.
+    public static var maxThreads: Int {
+        get { Scheduler.shared.threadLimit.load(ordering: .relaxed) }
+        set { setMaxThreads(newValue) }
+    }
+
+    /// Sets `maxThreads` and returns the previous limit.
+    @discardableResult
+    public static func setMaxThreads(_ limit: Int) -> Int {
+        precondition(limit >= 1, "Runtime.maxThreads: \(limit) is not a positive thread count")
+        let sched = Scheduler.shared
+        let old = sched.threadLimit.exchange(limit, ordering: .relaxed)
+        let count = sched.machineCount.load(ordering: .relaxed) + Sysmon.threads
+        if count > limit, !sched.waitForThreadSlot.load(ordering: .relaxed) {
+            fatal("runtime: program exceeds \(limit)-thread limit", "thread exhaustion")
+        }
+        return old
+    }
+
+    /// What happens when the runtime needs a thread beyond `maxThreads`.
+    public enum ThreadLimitPolicy: Sendable {
+        /// Exit with Go's fatal error (the default, as in Go).
+        case crash
+        /// Start no thread: the work waits until a thread frees up. This
+        /// trades the crash for a deadlock risk: if every thread is blocked
+        /// waiting for something only a queued goroutine would do, nothing
+        /// runs again.
+        case wait
+    }
+
+    /// The policy at the thread limit; `.crash` by default.
+    public static var threadLimitPolicy: ThreadLimitPolicy {
+        get { Scheduler.shared.waitForThreadSlot.load(ordering: .relaxed) ? .wait : .crash }
+        set { Scheduler.shared.waitForThreadSlot.store(newValue == .wait, ordering: .relaxed) }
+    }
+
+    /// How long a thread beyond GOMAXPROCS may sit idle before it exits
+    /// (10 seconds by default). Go keeps such threads forever; here they are
+    /// reaped.
+    public static var threadKeepAlive: Duration {
+        get { .nanoseconds(Scheduler.shared.keepAliveNanos.load(ordering: .relaxed)) }
+        set {
+            precondition(newValue >= .zero, "Runtime.threadKeepAlive must not be negative")
+            Scheduler.shared.keepAliveNanos.store(
+                newValue.nanosecondsClamped, ordering: .relaxed)
+        }
+    }
+
+    /// Wires the calling goroutine to its current OS thread: until a matching
+    /// `unlockOSThread`, it runs only on this thread, and the thread runs
+    /// nothing else. Calls nest. A goroutine that exits while wired takes its
+    /// thread down with it (the process's main thread is parked instead). Use
+    /// it for code that needs thread identity: thread-local state, pthread
+    /// locks, some C libraries. On a plain thread it does nothing.
+    public static func lockOSThread() {
+        guard let (g, m) = currentGoroutineAndMachine() else { return }
+        g.lockCount += 1
+        g.lockedMachine = m
+        m.lockedGoroutine = g
+    }
+
+    /// Undoes one `lockOSThread`; after the last one the goroutine may move
+    /// between threads again. Does nothing if the goroutine is not wired.
+    public static func unlockOSThread() {
+        guard let (g, m) = currentGoroutineAndMachine(), g.lockCount > 0 else { return }
+        g.lockCount -= 1
+        if g.lockCount == 0 {
+            g.lockedMachine = nil
+            m.lockedGoroutine = nil
+        }
+    }
+
+    /// The id of the running goroutine, or 0 on a plain thread.
+    public static var goroutineID: Int64 { currentGoroutineID() }
+
     /// Runs `body` as the main goroutine on the calling (main) thread, which
     /// becomes one of the runtime's threads. The process exits with status 0
     /// when `body` returns. Under `main`, the runtime detects deadlock: when no

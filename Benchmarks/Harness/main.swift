@@ -1,0 +1,1 @@
+print("goroutines-bench: not yet built")
