@@ -17,14 +17,18 @@
 
 // MARK: - Thread-local slots
 
-static __thread void *tls_machine;
-static __thread void *tls_external;
+// initial-exec: the slots are read on every switch; the general-dynamic
+// model would add a __tls_get_addr call to each read.
+#define GR_TLS static __thread __attribute__((tls_model("initial-exec")))
+
+GR_TLS void *tls_machine;
+GR_TLS void *tls_external;
 
 // What the overflow handler needs to know about the running goroutine.
-static __thread uintptr_t tls_guard_lo;
-static __thread uintptr_t tls_guard_hi;
-static __thread int64_t tls_goid;
-static __thread size_t tls_stack_size;
+GR_TLS uintptr_t tls_guard_lo;
+GR_TLS uintptr_t tls_guard_hi;
+GR_TLS int64_t tls_goid;
+GR_TLS size_t tls_stack_size;
 
 __attribute__((noinline)) void *gr_tls_machine(void) { return tls_machine; }
 __attribute__((noinline)) void gr_tls_set_machine(void *m) { tls_machine = m; }

@@ -42,6 +42,9 @@ final class Machine: @unchecked Sendable {
     /// The P a waker hands over with `note.wake()`.
     unowned(unsafe) var nextProcessor: Processor?
     var spinning = false
+    /// State of this machine's private random generator (xorshift64*), for
+    /// choosing steal victims without a system call.
+    var randomState: UInt64
     /// A waker sets this to make the machine spin for work when it wakes.
     var wakeSpinning = false
     let note = Note()
@@ -68,6 +71,7 @@ final class Machine: @unchecked Sendable {
     init(id: Int, mainThread: Bool = false) {
         self.id = id
         isMainThread = mainThread
+        randomState = 0x9E37_79B9_7F4A_7C15 &* UInt64(id + 1) | 1
         g0Slot = .allocate(capacity: 1)
         g0Slot.initialize(to: nil)
     }
@@ -79,6 +83,19 @@ final class Machine: @unchecked Sendable {
         // safety: the TLS slot holds an unretained pointer to a machine that
         // the scheduler's list keeps alive while its thread runs.
         return Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    }
+}
+
+extension Machine {
+    /// A fast pseudo-random number in 0..<bound (bound > 0). Owner thread only.
+    @inline(__always)
+    func random(_ bound: Int) -> Int {
+        var x = randomState
+        x ^= x >> 12
+        x ^= x << 25
+        x ^= x >> 27
+        randomState = x
+        return Int((x &* 0x2545_F491_4F6C_DD1D) >> 33) % bound
     }
 }
 

@@ -35,6 +35,7 @@ public func go(
 /// ```swift
 /// let n = try blocking { try expensiveCLibraryCall() }
 /// ```
+@discardableResult
 public func blocking<R, E: Error>(
     handOff: Bool = false, _ body: () throws(E) -> R
 ) throws(E) -> R {
@@ -188,7 +189,10 @@ public enum Runtime {
     /// becomes one of the runtime's threads. The process exits with status 0
     /// when `body` returns. Under `main`, the runtime detects deadlock: when no
     /// goroutine can ever run again it exits with Go's message.
-    public static func main(_ body: @escaping @Sendable () -> Void) -> Never {
+    public static func main(
+        file: StaticString = #fileID, line: UInt = #line,
+        _ body: @escaping @Sendable () -> Void
+    ) -> Never {
         let sched = Scheduler.shared
         let m = sched.adoptCurrentThread()
         sched.mainStarted.store(true, ordering: .releasing)
@@ -198,7 +202,7 @@ public enum Runtime {
                 body()
                 fflush(nil)
                 exit(0)
-            }, file: #fileID, line: #line, onto: m.processor!)
+            }, file: file, line: line, onto: m.processor!)
         runMachine(m)
         // The main thread's machine ends only if its wired goroutine exited.
         while true { pause() }

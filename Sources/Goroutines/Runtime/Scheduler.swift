@@ -88,6 +88,7 @@ final class Scheduler: @unchecked Sendable {
             for i in (0..<procs).reversed() { putIdleProcessor(processors[i]!) }
         }
         gr_install_overflow_handler()
+        GoroutineDump.installSignalHandler()
         Sysmon.start()
     }
 
@@ -333,7 +334,6 @@ final class Scheduler: @unchecked Sendable {
         lock.lock()
         putIdleMachine(m)
         lock.unlock()
-        Deadlock.check()
 
         while true {
             let keepAlive = keepAliveNanos.load(ordering: .relaxed)
@@ -400,7 +400,9 @@ final class Scheduler: @unchecked Sendable {
                     m.spinning = true
                     spinningCount.add(1, ordering: .sequentiallyConsistent)
                 }
-                if let g = steal(into: p, procs: procs, batch: &stealBatch) { return (g, false) }
+                if let g = steal(m, into: p, procs: procs, batch: &stealBatch) {
+                    return (g, false)
+                }
             }
 
             // Nothing: give the P back.
@@ -441,13 +443,14 @@ final class Scheduler: @unchecked Sendable {
         return false
     }
 
-    private func steal(into p: Processor, procs: Int, batch: inout [UInt]) -> Goroutine? {
+    private func steal(
+        _ m: Machine, into p: Processor, procs: Int, batch: inout [UInt]
+    ) -> Goroutine? {
         if procs < 2 { return nil }
         for pass in 0..<4 {
-            var index = Int.random(in: 0..<procs)
-            // Any odd step visits every P when procs is a power of two;
-            // a step coprime to procs visits every P in general.
-            let step = coprimeStep(procs)
+            var index = m.random(procs)
+            // A step coprime to procs visits every P once per pass.
+            let step = coprimeStep(m, procs)
             for _ in 0..<procs {
                 if let victim = processors[index], victim !== p {
                     batch.removeAll(keepingCapacity: true)
@@ -463,8 +466,8 @@ final class Scheduler: @unchecked Sendable {
         return nil
     }
 
-    private func coprimeStep(_ n: Int) -> Int {
-        var step = Int.random(in: 1...n)
+    private func coprimeStep(_ m: Machine, _ n: Int) -> Int {
+        var step = m.random(n) + 1
         while gcd(step, n) != 1 { step = step % n + 1 }
         return step
     }

@@ -84,7 +84,8 @@ private final class Monitor {
             if sched.idleProcessorCount.load(ordering: .relaxed) >= procs,
                 !anyBlocking(procs)
             {
-                Sysmon.deepSleepUntilWoken(timeoutNanos: 1_000_000_000)
+                Deadlock.check()
+                Sysmon.deepSleepUntilWoken(timeoutNanos: 100_000_000)
                 idleRounds = 0
                 continue
             }
