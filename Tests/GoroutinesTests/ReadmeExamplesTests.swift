@@ -1,0 +1,65 @@
+// The README's Swift examples, compiled and run. Each example's lines appear
+// here verbatim (indented), followed by checks of what it prints; the last
+// test fails if a README example is missing from this file, so the two
+// cannot drift apart.
+
+import Foundation
+import Glibc
+import Testing
+
+@testable import Goroutines
+
+@Suite(.serialized)
+struct ReadmeExamplesTests {
+    @Test func tour() {
+        let results = Channel<Int>(capacity: 10)
+        let group = WaitGroup()
+        for i in 1...10 {
+            group.add(1)
+            go {
+                defer { group.done() }
+                results.send(i * i)
+            }
+        }
+        group.wait()
+        results.close()
+        var total = 0
+        for square in results { total += square }
+        print(total)  // 385
+        #expect(total == 385)
+    }
+
+    @Test func blockingCall() {
+        let fd = open("/dev/null", O_WRONLY)
+        let written = blocking { write(fd, "hello", 5) }
+        close(fd)
+        print(written)  // 5
+        #expect(written == 5)
+    }
+
+    @Test func everyReadmeExampleIsHere() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let source = try String(contentsOf: here, encoding: .utf8)
+        let sourceLines = source.split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
+            $0.components(separatedBy: "```")[0]
+        }
+        #expect(!blocks.isEmpty)
+        for block in blocks {
+            let lines = block.split(separator: "\n").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty && $0 != "import Goroutines" }
+            // The block must appear as consecutive lines somewhere in this file.
+            let found = sourceLines.indices.contains { start in
+                start + lines.count <= sourceLines.count
+                    && Array(sourceLines[start..<start + lines.count]) == lines
+            }
+            #expect(found, "README example not compiled here:\n\(block)")
+        }
+    }
+}
