@@ -94,7 +94,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if trySendLocked(value) { return }
 
-        let g = currentWaiter()
+        unowned(unsafe) let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         slot.initializeMemory(as: Element.self, to: value)
@@ -113,7 +113,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     func trySendLocked(_ value: Element) -> Bool {
         if let receiver = receivers.dequeue() {
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            let g = receiver.goroutine
+            unowned(unsafe) let g = receiver.goroutine
             g.wakeSuccess = true
             g.wakeCase = receiver.caseIndex
             lock.unlock()
@@ -141,7 +141,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             return nil
         }
 
-        let g = currentWaiter()
+        unowned(unsafe) let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         g.wakeSuccess = false
@@ -161,7 +161,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             // A parked sender may now move its value into the freed slot.
             if let sender = senders.dequeue() {
                 bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                let g = sender.goroutine
+                unowned(unsafe) let g = sender.goroutine
                 g.wakeSuccess = true
                 g.wakeCase = sender.caseIndex
                 lock.unlock()
@@ -173,7 +173,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if let sender = senders.dequeue() {
             let value = sender.slot.assumingMemoryBound(to: Element.self).move()
-            let g = sender.goroutine
+            unowned(unsafe) let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
             lock.unlock()

@@ -70,26 +70,26 @@ final class Goroutine: @unchecked Sendable {
         UnsafeMutableRawPointer(slots + 1).assumingMemoryBound(to: CChar.self)
     }
 
-    var id: Int64 = 0
-    var stack: Stack?
-    var body: (@Sendable () -> Void)?
+    @exclusivity(unchecked) var id: Int64 = 0
+    @exclusivity(unchecked) var stack: Stack?
+    @exclusivity(unchecked) var body: (@Sendable () -> Void)?
     let status = Atomic<UInt32>(GStatus.idle.rawValue)
 
     // Diagnostics: written by the goroutine itself before it parks.
-    var waitReason: WaitReason = .none
-    var waitSince: Int64 = 0
-    var createdFile: StaticString = ""
-    var createdLine: UInt = 0
-    var parentID: Int64 = 0
+    @exclusivity(unchecked) var waitReason: WaitReason = .none
+    @exclusivity(unchecked) var waitSince: Int64 = 0
+    @exclusivity(unchecked) var createdFile: StaticString = ""
+    @exclusivity(unchecked) var createdLine: UInt = 0
+    @exclusivity(unchecked) var parentID: Int64 = 0
 
     /// The machine running this goroutine, while it runs.
-    unowned(unsafe) var machine: Machine?
+    @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
     /// Set while the goroutine is wired to a thread by lockOSThread.
-    unowned(unsafe) var lockedMachine: Machine?
-    var lockCount = 0
+    @exclusivity(unchecked) unowned(unsafe) var lockedMachine: Machine?
+    @exclusivity(unchecked) var lockCount = 0
 
     /// Intrusive link for the global run queue and free lists.
-    unowned(unsafe) var next: Goroutine?
+    @exclusivity(unchecked) unowned(unsafe) var next: Goroutine?
 
     /// Set by sysmon when the goroutine has run too long; honoured at the
     /// next runtime entry.
@@ -98,13 +98,13 @@ final class Goroutine: @unchecked Sendable {
     // Channel hand-off. A waiting receiver's value lands in `transfer`; a
     // waiting sender's value is read from it. Heap memory owned by this record,
     // so no waiter ever points into another goroutine's stack.
-    var transfer: UnsafeMutableRawPointer?
-    var transferCapacity = 0
+    @exclusivity(unchecked) var transfer: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) var transferCapacity = 0
     /// Select: 0 while undecided; the first waker to swap in 1 wins.
     let selectDone = Atomic<Int>(0)
     /// Which case woke the goroutine, and whether a value came with it.
-    var wakeCase = -1
-    var wakeSuccess = false
+    @exclusivity(unchecked) var wakeCase = -1
+    @exclusivity(unchecked) var wakeSuccess = false
 
     /// For external records: the thread sleeps on this while parked.
     let isExternal: Bool
@@ -147,7 +147,7 @@ final class Registry: @unchecked Sendable {
     // @unchecked: `all` is guarded by `lock`.
     static let shared = Registry()
     let lock = RawLock()
-    private(set) var all: [Goroutine] = []
+    @exclusivity(unchecked) private(set) var all: [Goroutine] = []
     let nextID = Atomic<Int64>(1)
 
     func add(_ g: Goroutine) {

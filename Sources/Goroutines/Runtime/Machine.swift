@@ -37,29 +37,29 @@ final class Machine: @unchecked Sendable {
     /// g0's saved stack pointer. Raw memory, never an inout property access.
     let g0Slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
 
-    unowned(unsafe) var current: Goroutine?
-    unowned(unsafe) var processor: Processor?
+    @exclusivity(unchecked) unowned(unsafe) var current: Goroutine?
+    @exclusivity(unchecked) unowned(unsafe) var processor: Processor?
     /// The P a waker hands over with `note.wake()`.
-    unowned(unsafe) var nextProcessor: Processor?
-    var spinning = false
+    @exclusivity(unchecked) unowned(unsafe) var nextProcessor: Processor?
+    @exclusivity(unchecked) var spinning = false
     /// State of this machine's private random generator (xorshift64*), for
     /// choosing steal victims without a system call.
-    var randomState: UInt64
+    @exclusivity(unchecked) var randomState: UInt64
     /// A waker sets this to make the machine spin for work when it wakes.
-    var wakeSpinning = false
+    @exclusivity(unchecked) var wakeSpinning = false
     let note = Note()
     /// The goroutine wired to this thread by lockOSThread.
-    unowned(unsafe) var lockedGoroutine: Goroutine?
-    var tid: Int32 = 0
-    var request: Request = .none
+    @exclusivity(unchecked) unowned(unsafe) var lockedGoroutine: Goroutine?
+    @exclusivity(unchecked) var tid: Int32 = 0
+    @exclusivity(unchecked) var request: Request = .none
     let isMainThread: Bool
 
     /// Next on the idle list, and when it went idle; guarded by the
     /// scheduler lock.
-    unowned(unsafe) var nextIdle: Machine?
-    var idleSince: Int64 = 0
+    @exclusivity(unchecked) unowned(unsafe) var nextIdle: Machine?
+    @exclusivity(unchecked) var idleSince: Int64 = 0
     /// Whether the machine is on the idle list; guarded by the scheduler lock.
-    var isIdle = false
+    @exclusivity(unchecked) var isIdle = false
 
     /// sysmon's view: which goroutine runs here and since when, in ns.
     let runningID = Atomic<Int64>(0)

@@ -50,14 +50,20 @@ func currentGoroutineAndMachine() -> (Goroutine, Machine)? {
 
 /// The record to park for the caller: the running goroutine, or the plain
 /// thread's external record.
+@inline(__always)
 func currentWaiter() -> Goroutine {
     // Inside a blocking region the thread acts as a plain thread: it has no
     // P to give the scheduler, so it sleeps on its own.
-    if let m = Machine.current, let g = m.current,
-        !m.inBlockingRegion.load(ordering: .relaxed)
-    {
-        return g
+    if let raw = gr_tls_machine() {
+        // safety: see Machine.current.
+        unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+        if let g = m.current, !m.inBlockingRegion.load(ordering: .relaxed) { return g }
     }
+    return externalWaiter()
+}
+
+@inline(never)
+private func externalWaiter() -> Goroutine {
     if let raw = gr_tls_external() {
         // safety: the TLS slot holds a record retained by the Registry.
         return Unmanaged<Goroutine>.fromOpaque(raw).takeUnretainedValue()
@@ -75,9 +81,10 @@ func currentWaiter() -> Goroutine {
 /// plain thread. Pair with `exitRuntime`.
 @inline(__always)
 func enterRuntime() -> Processor? {
-    guard let m = Machine.current, m.current != nil,
-        !m.inBlockingRegion.load(ordering: .relaxed)
-    else { return nil }
+    guard let raw = gr_tls_machine() else { return nil }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    guard m.current != nil, !m.inBlockingRegion.load(ordering: .relaxed) else { return nil }
     if let p = m.processor,
         p.ownership.compareExchange(
             expected: Processor.word(m.id, .user), desired: Processor.word(m.id, .runtime),
@@ -182,7 +189,7 @@ private func prepare(_ g: Goroutine, body: @escaping @Sendable () -> Void) {
 func park(
     _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
 ) {
-    let g = currentWaiter()
+    unowned(unsafe) let g = currentWaiter()
     g.waitReason = reason
     g.waitSince = coarseNanos()
     if g.isExternal {
@@ -197,7 +204,7 @@ func park(
         g.waitReason = .none
         return
     }
-    let m = g.machine!
+    unowned(unsafe) let m = g.machine!
     m.request = .park(commit: commit, context: context)
     _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
     g.waitReason = .none

@@ -51,17 +51,17 @@ final class Processor: @unchecked Sendable {
     let sliceStart = Atomic<Int64>(0)
 
     /// Next on the idle list; guarded by the scheduler lock.
-    unowned(unsafe) var nextIdle: Processor?
+    @exclusivity(unchecked) unowned(unsafe) var nextIdle: Processor?
     /// The owner, set on acquire; read only by the owner or under the lock.
-    unowned(unsafe) var machine: Machine?
+    @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
 
     /// Free goroutine records, owner only.
-    var freeGoroutines: [Goroutine] = []
+    @exclusivity(unchecked) var freeGoroutines: [Goroutine] = []
 
     // sysmon's memory of its last look at this P.
-    var sysmonTick: UInt64 = 0
-    var sysmonBlockingTick: UInt64 = 0
-    var sysmonSleepyLooks = 0
+    @exclusivity(unchecked) var sysmonTick: UInt64 = 0
+    @exclusivity(unchecked) var sysmonBlockingTick: UInt64 = 0
+    @exclusivity(unchecked) var sysmonSleepyLooks = 0
 
     init(id: Int) {
         self.id = id

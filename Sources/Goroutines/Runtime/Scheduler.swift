@@ -45,27 +45,27 @@ final class Scheduler: @unchecked Sendable {
     let lock = RawLock()
 
     // Global run queue; guarded by lock. `globalCount` is also read without it.
-    private unowned(unsafe) var globalHead: Goroutine?
-    private unowned(unsafe) var globalTail: Goroutine?
+    @exclusivity(unchecked) private unowned(unsafe) var globalHead: Goroutine?
+    @exclusivity(unchecked) private unowned(unsafe) var globalTail: Goroutine?
     let globalCount = Atomic<Int>(0)
 
     /// Every P ever made, by id; slots below `processorCount` are set.
     let processors: UnsafeMutablePointer<Processor?>
     let processorCount = Atomic<Int>(0)
     let maxProcs = Atomic<Int>(1)
-    private unowned(unsafe) var idleProcessors: Processor?  // guarded by lock
+    @exclusivity(unchecked) private unowned(unsafe) var idleProcessors: Processor?  // guarded by lock
     let idleProcessorCount = Atomic<Int>(0)
 
     /// Live machines; guarded by lock. Holds the strong references.
-    private var machines: [Machine] = []
-    private unowned(unsafe) var idleMachines: Machine?  // guarded by lock
-    private(set) var idleMachineCount = 0  // guarded by lock
-    private var nextMachineID = 1  // guarded by lock
+    @exclusivity(unchecked) private var machines: [Machine] = []
+    @exclusivity(unchecked) private unowned(unsafe) var idleMachines: Machine?  // guarded by lock
+    @exclusivity(unchecked) private(set) var idleMachineCount = 0  // guarded by lock
+    @exclusivity(unchecked) private var nextMachineID = 1  // guarded by lock
     let machineCount = Atomic<Int>(0)
     let spinningCount = Atomic<Int>(0)
 
     /// Free goroutine records beyond the per-P caches; guarded by lock.
-    private var freeGoroutines: [Goroutine] = []
+    @exclusivity(unchecked) private var freeGoroutines: [Goroutine] = []
     /// Goroutines spawned and not yet finished.
     let liveGoroutines = Atomic<Int>(0)
 
@@ -367,11 +367,12 @@ final class Scheduler: @unchecked Sendable {
     func findRunnable(_ m: Machine) -> (Goroutine, inheritTime: Bool)? {
         var stealBatch: [UInt] = []
         while true {
-            guard let p = m.processor else {
+            if m.processor == nil {
                 if acquireIdle(m) { continue }
                 if stop(m) == .exit { return nil }
                 continue
             }
+            unowned(unsafe) let p = m.processor!
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue

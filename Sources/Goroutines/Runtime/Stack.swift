@@ -56,13 +56,13 @@ final class StackAllocator: @unchecked Sendable {
 
     private let lock = RawLock()
     /// Usable bytes per new stack; guarded by `lock`.
-    private var stackSizeValue: Int
+    @exclusivity(unchecked) private var stackSizeValue: Int
     /// Unused stacks of the current slab; guarded by `lock`.
-    private var carved: [Stack] = []
+    @exclusivity(unchecked) private var carved: [Stack] = []
     /// Map entries our slabs and guards cost; guarded by `lock`.
-    private var mapEntries = 0
+    @exclusivity(unchecked) private var mapEntries = 0
     /// Which guard mechanism works here; guarded by `lock`.
-    private var guardAdviceWorks = true
+    @exclusivity(unchecked) private var guardAdviceWorks = true
     private let mapLimit: Int
 
     private init() {
