@@ -42,7 +42,12 @@ enum Deadlock {
             progress &+= p.scheduleTick.load(ordering: .acquiring)
             progress &+= p.blockingTick.load(ordering: .acquiring)
         }
-        for m in sched.machineSnapshot() where m.inBlockingRegion.load(ordering: .acquiring) {
+        // A thread in a blocking region, or still running a goroutine whose P
+        // sysmon took (an unmarked blocking call), can still act.
+        for m in sched.machineSnapshot()
+        where m.inBlockingRegion.load(ordering: .acquiring)
+            || m.runningID.load(ordering: .acquiring) != 0
+        {
             return nil
         }
 
