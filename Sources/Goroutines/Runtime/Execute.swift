@@ -117,7 +117,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         case .exit:
             return finish(m, g, held)
         case .none:
-            fatal("runtime: goroutine \(g.id) switched to the scheduler without a request",
+            fatal(
+                "runtime: goroutine \(g.id) switched to the scheduler without a request",
                 "schedule")
         }
         return .next

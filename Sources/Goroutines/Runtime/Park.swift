@@ -34,7 +34,9 @@ private func runBody(_ raw: UnsafeMutableRawPointer?) {
 /// Records the exit request and returns the raw switch operands, so that the
 /// final switch holds no references whose releases would never run.
 @inline(never)
-private func prepareExit() -> (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer?) {
+private func prepareExit() -> (
+    UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer?
+) {
     let m = Machine.current!
     let g = m.current!
     m.request = .exit

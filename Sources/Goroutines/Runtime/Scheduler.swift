@@ -53,12 +53,14 @@ final class Scheduler: @unchecked Sendable {
     let processors: UnsafeMutablePointer<Processor?>
     let processorCount = Atomic<Int>(0)
     let maxProcs = Atomic<Int>(1)
-    @exclusivity(unchecked) private unowned(unsafe) var idleProcessors: Processor?  // guarded by lock
+    /// Guarded by lock.
+    @exclusivity(unchecked) private unowned(unsafe) var idleProcessors: Processor?
     let idleProcessorCount = Atomic<Int>(0)
 
     /// Live machines; guarded by lock. Holds the strong references.
     @exclusivity(unchecked) private var machines: [Machine] = []
-    @exclusivity(unchecked) private unowned(unsafe) var idleMachines: Machine?  // guarded by lock
+    /// Guarded by lock.
+    @exclusivity(unchecked) private unowned(unsafe) var idleMachines: Machine?
     @exclusivity(unchecked) private(set) var idleMachineCount = 0  // guarded by lock
     @exclusivity(unchecked) private var nextMachineID = 1  // guarded by lock
     let machineCount = Atomic<Int>(0)
@@ -183,7 +185,11 @@ final class Scheduler: @unchecked Sendable {
         var cursor = idleMachines
         while let c = cursor {
             if c === m {
-                if let previous { previous.nextIdle = c.nextIdle } else { idleMachines = c.nextIdle }
+                if let previous {
+                    previous.nextIdle = c.nextIdle
+                } else {
+                    idleMachines = c.nextIdle
+                }
                 c.nextIdle = nil
                 c.isIdle = false
                 idleMachineCount -= 1
@@ -225,8 +231,10 @@ final class Scheduler: @unchecked Sendable {
         // With nobody spinning or idle, start a spinner: work may be coming.
         if spinningCount.load(ordering: .relaxed) + idleProcessorCount.load(ordering: .relaxed)
             == 0,
-            spinningCount.compareExchange(expected: 0, desired: 1, ordering: .sequentiallyConsistent)
-                .exchanged
+            spinningCount.compareExchange(
+                expected: 0, desired: 1, ordering: .sequentiallyConsistent
+            )
+            .exchanged
         {
             startMachine(p, spinning: true)
             return

@@ -151,10 +151,10 @@ final class StackAllocator: @unchecked Sendable {
         let mprotectCost = 2 * count
         let useGuard: Bool
         if guardAdviceWorks {
-            let MADV_GUARD_INSTALL: Int32 = 102
-            if madvise(slab, StackAllocator.guardSize, MADV_GUARD_INSTALL) == 0 {
+            let madviseGuardInstall: Int32 = 102
+            if madvise(slab, StackAllocator.guardSize, madviseGuardInstall) == 0 {
                 for i in 1..<count {
-                    _ = madvise(slab + i * stride, StackAllocator.guardSize, MADV_GUARD_INSTALL)
+                    _ = madvise(slab + i * stride, StackAllocator.guardSize, madviseGuardInstall)
                 }
                 useGuard = true
             } else {

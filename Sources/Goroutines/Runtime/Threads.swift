@@ -40,23 +40,24 @@ enum Threads {
 }
 
 /// Body of every machine thread but the main one.
-private let machineThreadMain: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? =
-    { raw in
-        // safety: `raw` is the machine, kept alive by the scheduler's list.
-        let m = Unmanaged<Machine>.fromOpaque(raw!).takeUnretainedValue()
-        m.tid = gr_gettid()
-        gr_tls_set_machine(raw)
-        gr_install_altstack()
-        let p = m.nextProcessor!
-        m.nextProcessor = nil
-        Scheduler.shared.acquire(m, p)
-        if m.wakeSpinning {
-            m.spinning = true
-            m.wakeSpinning = false
+private let machineThreadMain:
+    @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? =
+        { raw in
+            // safety: `raw` is the machine, kept alive by the scheduler's list.
+            let m = Unmanaged<Machine>.fromOpaque(raw!).takeUnretainedValue()
+            m.tid = gr_gettid()
+            gr_tls_set_machine(raw)
+            gr_install_altstack()
+            let p = m.nextProcessor!
+            m.nextProcessor = nil
+            Scheduler.shared.acquire(m, p)
+            if m.wakeSpinning {
+                m.spinning = true
+                m.wakeSpinning = false
+            }
+            runMachine(m)
+            Scheduler.shared.machineCount.subtract(1, ordering: .relaxed)
+            Scheduler.shared.retire(m)
+            gr_tls_set_machine(nil)
+            return nil
         }
-        runMachine(m)
-        Scheduler.shared.machineCount.subtract(1, ordering: .relaxed)
-        Scheduler.shared.retire(m)
-        gr_tls_set_machine(nil)
-        return nil
-    }
