@@ -29,17 +29,18 @@ import Synchronization
 /// for n in numbers { print(n) }  // 1 2 3
 /// ```
 public final class Channel<Element: Sendable>: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `lock`.
+    // @unchecked: all mutable state is guarded by `lock`, which is also why
+    // the stored properties skip Swift's dynamic exclusivity checks.
 
     let lock = RawLock()
     /// The buffer's capacity; 0 for an unbuffered channel.
     public let capacity: Int
     private let buffer: UnsafeMutablePointer<Element>
-    private var head = 0
-    private var buffered = 0
-    private(set) var closed = false
-    var receivers = WaitQueue()
-    var senders = WaitQueue()
+    @exclusivity(unchecked) private var head = 0
+    @exclusivity(unchecked) private var buffered = 0
+    @exclusivity(unchecked) private(set) var closed = false
+    @exclusivity(unchecked) var receivers = WaitQueue()
+    @exclusivity(unchecked) var senders = WaitQueue()
 
     /// Makes a channel that buffers up to `capacity` values.
     ///
@@ -94,7 +95,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if trySendLocked(value) { return }
 
-        unowned(unsafe) let g = currentWaiter()
+        let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         slot.initializeMemory(as: Element.self, to: value)
@@ -113,7 +114,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     func trySendLocked(_ value: Element) -> Bool {
         if let receiver = receivers.dequeue() {
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            unowned(unsafe) let g = receiver.goroutine
+            let g = receiver.goroutine
             g.wakeSuccess = true
             g.wakeCase = receiver.caseIndex
             lock.unlock()
@@ -141,7 +142,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             return nil
         }
 
-        unowned(unsafe) let g = currentWaiter()
+        let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         g.wakeSuccess = false
@@ -161,7 +162,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             // A parked sender may now move its value into the freed slot.
             if let sender = senders.dequeue() {
                 bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                unowned(unsafe) let g = sender.goroutine
+                let g = sender.goroutine
                 g.wakeSuccess = true
                 g.wakeCase = sender.caseIndex
                 lock.unlock()
@@ -173,7 +174,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if let sender = senders.dequeue() {
             let value = sender.slot.assumingMemoryBound(to: Element.self).move()
-            unowned(unsafe) let g = sender.goroutine
+            let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
             lock.unlock()

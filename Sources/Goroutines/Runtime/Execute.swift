@@ -53,7 +53,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
-        unowned(unsafe) let p = m.processor!
+        let p = m.processor!
         if !inherit {
             p.scheduleTick.add(1, ordering: .relaxed)
             p.sliceStart.store(coarseNanos(), ordering: .relaxed)

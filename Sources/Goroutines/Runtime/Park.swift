@@ -191,7 +191,7 @@ private func prepare(_ g: Goroutine, body: @escaping @Sendable () -> Void) {
 func park(
     _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
 ) {
-    unowned(unsafe) let g = currentWaiter()
+    let g = currentWaiter()
     g.waitReason = reason
     g.waitSince = coarseNanos()
     if g.isExternal {
@@ -206,7 +206,7 @@ func park(
         g.waitReason = .none
         return
     }
-    unowned(unsafe) let m = g.machine!
+    let m = g.machine!
     m.request = .park(commit: commit, context: context)
     _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
     g.waitReason = .none
@@ -220,9 +220,7 @@ func ready(_ g: Goroutine) {
         return
     }
     let old = g.status.exchange(GStatus.runnable.rawValue, ordering: .acquiringAndReleasing)
-    if old != GStatus.waiting.rawValue {
-        fatal("runtime: ready of goroutine \(g.id) in state \(old)", "bad g status")
-    }
+    if old != GStatus.waiting.rawValue { badReady(g, old) }
     let sched = Scheduler.shared
     if let p = enterRuntime() {
         p.put(g, next: true)
@@ -231,6 +229,11 @@ func ready(_ g: Goroutine) {
         sched.globalPut(g)
     }
     sched.wakeIfIdle()
+}
+
+@inline(never)
+private func badReady(_ g: Goroutine, _ status: UInt32) -> Never {
+    fatal("runtime: ready of goroutine \(g.id) in state \(status)", "bad g status")
 }
 
 /// Unlocks the RawLock whose word `context` points to. The usual commit.

@@ -380,7 +380,7 @@ final class Scheduler: @unchecked Sendable {
                 if stop(m) == .exit { return nil }
                 continue
             }
-            unowned(unsafe) let p = m.processor!
+            let p = m.processor!
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue
