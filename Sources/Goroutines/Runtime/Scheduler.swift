@@ -339,6 +339,9 @@ final class Scheduler: @unchecked Sendable {
     /// Puts `m` (without a P) to sleep until a waker hands it one. A machine
     /// beyond GOMAXPROCS that sleeps past the keep-alive exits instead.
     func stop(_ m: Machine) -> StopResult {
+        // A sleeping machine never counts as spinning, or wakeIfIdle would
+        // trust it to find work and strand that work.
+        dropSpinning(m)
         lock.lock()
         putIdleMachine(m)
         lock.unlock()
@@ -494,9 +497,20 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
+    /// Stops `m` counting as spinning. If it was the last spinner and work is
+    /// queued, wakes another machine, since readiers that saw it spinning
+    /// woke nobody.
+    private func dropSpinning(_ m: Machine) {
+        guard m.spinning else { return }
+        m.spinning = false
+        let left = spinningCount.subtract(1, ordering: .sequentiallyConsistent).newValue
+        if left == 0, workExists(procs: maxProcs.load(ordering: .relaxed)) { wakeIfIdle() }
+    }
+
     /// A P beyond a lowered GOMAXPROCS: move its work to the global queue and
     /// retire it.
     private func retireProcessor(_ m: Machine, _ p: Processor) {
+        dropSpinning(m)
         var batch: [UInt] = []
         p.drain(into: &batch)
         if !batch.isEmpty { globalPutBatch(batch) }
