@@ -12,6 +12,11 @@
 #endif
 
 switch CommandLine.arguments.dropFirst().first {
+case "select-send-on-closed": selectSendOnClosed()
+case "select-send-parked-then-closed": selectSendParkedThenClosed()
+case "select-no-cases": selectNoCases()
+case "select-multiple-defaults": selectMultipleDefaults()
+case "ticker-zero-period": tickerZeroPeriod()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }
