@@ -34,7 +34,7 @@ enum SeedRun {
                 let exit = ChildProcess.wait(pid)
                 Interrupts.checkpoint()
                 if exit != .exited(0) {
-                    failures.append("\(experiment.rawValue) ended with \(exit)")
+                    failures.append("\(experiment.rawValue): \(exit)")
                 }
             } catch {
                 failures.append("\(experiment.rawValue) did not start: \(error)")
