@@ -4,10 +4,18 @@
 // status Go uses for runtime failures. Warnings are one line each.
 
 import Glibc
+import Synchronization
+
+/// Set by the first fatal error or panic.
+private let dying = Atomic<Bool>(false)
 
 /// Prints `lines` to stderr, each on its own line, then `fatal error: <reason>`,
 /// and exits with status 2.
 func fatal(_ lines: String..., reason: String? = nil) -> Never {
+    // Only the first fatal error speaks; any racing one waits for the exit.
+    if dying.exchange(true, ordering: .acquiringAndReleasing) {
+        while true { pause() }
+    }
     var text = ""
     if let reason {
         for line in lines { text += line + "\n" }
@@ -23,6 +31,9 @@ func fatal(_ lines: String..., reason: String? = nil) -> Never {
 /// Go's "panic" for misuse that Go makes unrecoverable: `panic: <message>`,
 /// then exit status 2.
 func goPanic(_ message: String) -> Never {
+    if dying.exchange(true, ordering: .acquiringAndReleasing) {
+        while true { pause() }
+    }
     writeStderr("panic: \(message)\n\ngoroutine \(currentGoroutineID()) [running]:\n")
     _exit(2)
 }

@@ -130,7 +130,7 @@ public final class File: Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(FileError) -> Int {
         let descriptor = try openDescriptor("read")
         if buffer.isEmpty { return 0 }
-        return try systemCall("read", path) {
+        return try systemCall("read", path, handOff: buffer.count >= longCallBytes) {
             Glibc.read(descriptor, buffer.baseAddress, buffer.count)
         }
     }
@@ -186,7 +186,10 @@ public final class File: Sendable {
         while offset < bytes.count {
             let start = bytes.baseAddress! + offset
             let remaining = bytes.count - offset
-            let n = try systemCall("write", path) { Glibc.write(descriptor, start, remaining) }
+            let long = remaining >= longCallBytes
+            let n = try systemCall("write", path, handOff: long) {
+                Glibc.write(descriptor, start, remaining)
+            }
             if n == 0 { throw FileError(errno: EIO, operation: "write", path: path) }
             offset += n
         }

@@ -9,11 +9,18 @@
 //   resume it on another thread, where errno would belong to someone else;
 //   and the optimizer may reuse a thread-local address computed earlier.
 // - EINTR is retried, each attempt in a region of its own.
+// - A call that moves at least `longCallBytes` is known to be long: its
+//   region hands the processor off at entry instead of waiting for sysmon,
+//   so the other goroutines run on at once.
 // - After the call the goroutine honours a pending preemption request: a
 //   loop of quick file calls never enters the scheduler otherwise.
 
 import CGoroutines
 import Glibc
+
+/// Transfers this large or larger are long enough to hand the processor off
+/// at the start of the call.
+let longCallBytes = 1 << 20
 
 /// A call's integer result and the errno read right after it (0 on success).
 struct CallResult<R: BinaryInteger> {
@@ -24,8 +31,10 @@ struct CallResult<R: BinaryInteger> {
 /// Runs `call` as a blocking region and returns its result with its errno.
 /// A negative result counts as a failure.
 @inline(__always)
-func attempt<R: BinaryInteger>(_ call: () -> R) -> CallResult<R> {
-    let result = blocking { () -> CallResult<R> in
+func attempt<R: BinaryInteger>(
+    handOff: Bool = false, _ call: () -> R
+) -> CallResult<R> {
+    let result = blocking(handOff: handOff) { () -> CallResult<R> in
         let value = call()
         return CallResult(value: value, code: value < 0 ? gr_errno() : 0)
     }
@@ -36,9 +45,11 @@ func attempt<R: BinaryInteger>(_ call: () -> R) -> CallResult<R> {
 /// Runs `call` as a blocking region, retrying on EINTR, and returns the
 /// last attempt's result, failed or not.
 @inline(__always)
-func attemptRetryingInterrupts<R: BinaryInteger>(_ call: () -> R) -> CallResult<R> {
+func attemptRetryingInterrupts<R: BinaryInteger>(
+    handOff: Bool = false, _ call: () -> R
+) -> CallResult<R> {
     while true {
-        let result = attempt(call)
+        let result = attempt(handOff: handOff, call)
         if result.value < 0 && result.code == EINTR { continue }
         return result
     }
@@ -48,9 +59,9 @@ func attemptRetryingInterrupts<R: BinaryInteger>(_ call: () -> R) -> CallResult<
 /// `FileError` naming `operation` and `path` for any other failure.
 @inline(__always)
 func systemCall<R: BinaryInteger>(
-    _ operation: String, _ path: String, _ call: () -> R
+    _ operation: String, _ path: String, handOff: Bool = false, _ call: () -> R
 ) throws(FileError) -> R {
-    let result = attemptRetryingInterrupts(call)
+    let result = attemptRetryingInterrupts(handOff: handOff, call)
     if result.value >= 0 { return result.value }
     throw FileError(errno: result.code, operation: operation, path: path)
 }

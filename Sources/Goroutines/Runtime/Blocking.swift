@@ -22,33 +22,48 @@ enum BlockingRegion {
         guard let m = Machine.current, let g = m.current,
             !m.inBlockingRegion.load(ordering: .relaxed)
         else { return false }
-        var p = m.processor
-        if p == nil
-            || !p!.ownership.compareExchange(
+        let now = coarseNanos()
+        let p: Processor
+        if let held = m.processor {
+            // The region's tick and start are published before the P becomes
+            // takeable, so sysmon never judges this region by the last one.
+            held.blockingTick.add(1, ordering: .relaxed)
+            held.blockingStart.store(now, ordering: .relaxed)
+            if held.ownership.compareExchange(
                 expected: Processor.word(m.id, .user), desired: Processor.word(m.id, .blocking),
                 ordering: .acquiringAndReleasing
-            ).exchanged
-        {
-            // Lost the P to sysmon earlier: get one back, then enter.
-            let held = reacquireProcessor()
-            held.ownership.store(Processor.word(held.machine!.id, .blocking), ordering: .releasing)
-            p = held
+            ).exchanged {
+                p = held
+            } else {
+                p = reacquireForRegion(now)
+            }
+        } else {
+            p = reacquireForRegion(now)
         }
-        let owner = p!.machine!
-        p!.blockingTick.add(1, ordering: .relaxed)
-        p!.sliceStart.store(coarseNanos(), ordering: .relaxed)
+        // The goroutine may have moved while reacquiring; its machine now is `owner`.
+        let owner = g.machine!
         g.status.store(GStatus.blocking.rawValue, ordering: .relaxed)
         g.waitReason = .blocking
         owner.inBlockingRegion.store(true, ordering: .releasing)
         if handOff,
-            p!.ownership.compareExchange(
+            p.ownership.compareExchange(
                 expected: Processor.word(owner.id, .blocking),
                 desired: Processor.word(0, .runtime), ordering: .acquiringAndReleasing
             ).exchanged
         {
-            Scheduler.shared.handOff(p!)
+            Scheduler.shared.handOff(p)
         }
         return true
+    }
+
+    /// The P was lost to sysmon before the region: get one back, then enter.
+    @inline(never)
+    private static func reacquireForRegion(_ now: Int64) -> Processor {
+        let p = reacquireProcessor()
+        p.blockingTick.add(1, ordering: .relaxed)
+        p.blockingStart.store(now, ordering: .relaxed)
+        p.ownership.store(Processor.word(p.machine!.id, .blocking), ordering: .releasing)
+        return p
     }
 
     /// Leaves a region entered with `enter`.
@@ -65,6 +80,8 @@ enum BlockingRegion {
                 ordering: .acquiringAndReleasing
             ).exchanged
         {
+            // A loop of quick regions never enters the scheduler otherwise.
+            if g.preemptRequested.load(ordering: .relaxed) { yieldGoroutine() }
             return
         }
         exitSlow()

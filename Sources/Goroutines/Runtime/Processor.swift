@@ -47,8 +47,10 @@ final class Processor: @unchecked Sendable {
     let scheduleTick = Atomic<UInt64>(0)
     /// Marked blocking regions entered on this P.
     let blockingTick = Atomic<UInt64>(0)
-    /// When the current goroutine or blocking region started (ns).
+    /// When the current goroutine's time slice started (ns).
     let sliceStart = Atomic<Int64>(0)
+    /// When the current blocking region started (ns).
+    let blockingStart = Atomic<Int64>(0)
 
     /// Next on the idle list; guarded by the scheduler lock.
     @exclusivity(unchecked) unowned(unsafe) var nextIdle: Processor?

@@ -115,7 +115,7 @@ private final class Monitor {
                     p.sysmonBlockingTick = tick
                     continue
                 }
-                let waited = now - p.sliceStart.load(ordering: .relaxed)
+                let waited = now - p.blockingStart.load(ordering: .relaxed)
                 let workWaiting =
                     !p.isQueueEmpty || sched.globalCount.load(ordering: .relaxed) > 0
                 let nobodyFree =
