@@ -12,6 +12,18 @@
 #endif
 
 switch CommandLine.arguments.dropFirst().first {
+case "core-send-on-closed": sendOnClosedChannel()
+case "core-send-parked-then-closed": sendParkedThenClosed()
+case "core-close-of-closed": closeOfClosedChannel()
+case "core-negative-waitgroup": negativeWaitGroupCounter()
+case "core-negative-capacity": negativeChannelCapacity()
+case "core-setmaxprocs-zero": setMaxProcsZero()
+case "core-stack-overflow": stackOverflow()
+case "core-exclusivity-conflict": exclusivityConflictAcrossPark()
+case "core-print-maxprocs": printMaxProcs()
+case "core-thread-limit": threadLimitExceeded()
+case "core-thread-limit-below": threadLimitBelowCurrent()
+case "core-schedtrace": schedtraceWorkload()
 case "select-send-on-closed": selectSendOnClosed()
 case "select-send-parked-then-closed": selectSendParkedThenClosed()
 case "select-no-cases": selectNoCases()

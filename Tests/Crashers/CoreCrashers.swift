@@ -1,0 +1,201 @@
+// Scenarios for the runtime core: misuse that Go makes fatal, stack
+// overflow, the thread limit, exclusivity across a park, and start-up
+// settings read from the environment. Each runs as its own process; the
+// tests match its stderr and exit status. A scenario that should have died
+// but did not prints `survived` and exits 1, so it never hangs a test.
+
+import Goroutines
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Ends a scenario that outlived what should have killed it.
+private func survived() -> Never {
+    print("survived")
+    fflush(nil)
+    exit(1)
+}
+
+func sendOnClosedChannel() {
+    Runtime.main {
+        let channel = Channel<Int>(capacity: 1)
+        channel.close()
+        channel.send(1)
+        survived()
+    }
+}
+
+/// A sender parked on a full channel panics when the channel closes.
+func sendParkedThenClosed() {
+    Runtime.main {
+        let channel = Channel<Int>()
+        let parked = Channel<Bool>(capacity: 1)
+        go {
+            parked.send(true)
+            channel.send(1)
+            survived()
+        }
+        _ = parked.receive()
+        sleep(for: .milliseconds(50))
+        channel.close()
+        sleep(for: .seconds(5))
+        survived()
+    }
+}
+
+func closeOfClosedChannel() {
+    Runtime.main {
+        let channel = Channel<Int>()
+        channel.close()
+        channel.close()
+        survived()
+    }
+}
+
+func negativeWaitGroupCounter() {
+    Runtime.main {
+        let group = WaitGroup()
+        group.add(1)
+        group.done()
+        group.done()
+        survived()
+    }
+}
+
+func negativeChannelCapacity() {
+    let capacity = CommandLine.arguments.count - 10  // -8: not foldable
+    _ = Channel<Int>(capacity: capacity)
+    survived()
+}
+
+func setMaxProcsZero() {
+    Runtime.setMaxProcs(CommandLine.arguments.count - 2)  // 0: not foldable
+    survived()
+}
+
+/// Keeps the compiler from proving a frame unused.
+@_optimize(none)
+private func touch(_ pointer: UnsafeMutableRawPointer) {}
+
+/// Recurses without bound; each frame holds 256 bytes the callee may read.
+@inline(never)
+private func recurseForever(_ depth: Int) -> Int {
+    var frame = (depth, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    frame.1 = withUnsafeMutableBytes(of: &frame) { bytes in
+        touch(bytes.baseAddress!)
+        return bytes.count
+    }
+    frame.2 = recurseForever(depth + 1)
+    return frame.0 + frame.2
+}
+
+func stackOverflow() {
+    Runtime.main {
+        go { _ = recurseForever(0) }
+        sleep(for: .seconds(10))
+        survived()
+    }
+}
+
+/// A class whose property the exclusivity checker tracks dynamically.
+final class ExclusivityBox {
+    var value = 0
+}
+
+/// Holds a modify access to `value` across a park, then reads the same
+/// property through the object: a real overlap the checker must report.
+@inline(never)
+private func readDuringModify(_ value: inout Int, of box: ExclusivityBox, gate: Channel<Int>) {
+    value += 1
+    value += gate.receive() ?? 0
+    value += box.value
+}
+
+func exclusivityConflictAcrossPark() {
+    Runtime.main {
+        let gate = Channel<Int>()
+        go {
+            let box = ExclusivityBox()
+            readDuringModify(&box.value, of: box, gate: gate)
+            survived()
+        }
+        sleep(for: .milliseconds(20))
+        gate.send(1)
+        sleep(for: .seconds(5))
+        survived()
+    }
+}
+
+func printMaxProcs() {
+    print("maxprocs=\(Runtime.maxProcs)")
+}
+
+/// Go's test: with a 10-thread limit, goroutines that wire themselves to
+/// their threads and block need one thread each, and the 11th is fatal.
+func threadLimitExceeded() {
+    Runtime.main {
+        Runtime.maxThreads = 10
+        let never = Channel<Int>()
+        for _ in 0..<100 {
+            go {
+                Runtime.lockOSThread()
+                _ = never.receive()
+            }
+        }
+        sleep(for: .seconds(10))
+        survived()
+    }
+}
+
+/// Lowering the limit below the threads already running is fatal at once.
+func threadLimitBelowCurrent() {
+    Runtime.main {
+        for _ in 0..<20 {
+            go { blocking(handOff: true) { _ = usleep(3_000_000) } }
+        }
+        var waited = 0
+        while Runtime.threadCount < 12 && waited < 200 {
+            sleep(for: .milliseconds(10))
+            waited += 1
+        }
+        print("threads=\(Runtime.threadCount)")
+        fflush(nil)
+        Runtime.maxThreads = 5
+        survived()
+    }
+}
+
+/// A short mixed workload for GODEBUG=schedtrace: busy goroutines, a
+/// blocking call and a sleeper, for about 400 ms.
+func schedtraceWorkload() {
+    Runtime.main {
+        let group = WaitGroup()
+        let start = ContinuousClock.now
+        for _ in 0..<4 {
+            group.add(1)
+            go {
+                var x = 0.0
+                while ContinuousClock.now - start < .milliseconds(400) {
+                    for i in 0..<1_000 { x += Double(i) }
+                    Runtime.yield()
+                }
+                if x < 0 { print(x) }
+                group.done()
+            }
+        }
+        group.add(2)
+        go {
+            blocking { _ = usleep(200_000) }
+            group.done()
+        }
+        go {
+            sleep(for: .milliseconds(300))
+            group.done()
+        }
+        group.wait()
+        print("done")
+    }
+}

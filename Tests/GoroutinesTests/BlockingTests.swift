@@ -1,0 +1,127 @@
+// Blocking regions free their processor: other goroutines run while one
+// blocks, marked or not; long regions grow a thread each, quick ones don't.
+
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Goroutines
+
+/// How a goroutine blocks its thread in these tests.
+enum BlockingKind: String, CaseIterable, Sendable {
+    /// Inside `blocking { }`, which the runtime sees.
+    case marked
+    /// A bare `usleep`, which only sysmon's look at the thread reveals.
+    case unmarked
+
+    func sleep(micros: UInt32) {
+        switch self {
+        case .marked: blocking { _ = usleep(micros) }
+        case .unmarked: _ = usleep(micros)
+        }
+    }
+}
+
+extension RuntimeCoreTests {
+    @Suite struct BlockingTests {
+        @Test(arguments: BlockingKind.allCases)
+        func runnableGoroutineRunsWhileAnotherBlocks(kind: BlockingKind) {
+            for round in 0..<2 {
+                let blockerStarted = FinishFlag()
+                let blockerReturned = FinishFlag()
+                let ranDuringBlock = Atomic<Int>(-1)
+                let group = WaitGroup()
+                withMaxProcs(1) {
+                    group.add(2)
+                    go {
+                        blockerStarted.set()
+                        kind.sleep(micros: 300_000)
+                        blockerReturned.set()
+                        group.done()
+                    }
+                    #expect(poll(timeout: .seconds(5)) { blockerStarted.isSet })
+                    go {
+                        ranDuringBlock.store(blockerReturned.isSet ? 0 : 1, ordering: .relaxed)
+                        group.done()
+                    }
+                    #expect(wait(group))
+                }
+                #expect(
+                    ranDuringBlock.load(ordering: .relaxed) == 1,
+                    "round \(round): the runnable goroutine waited for the \(kind) blocker")
+            }
+        }
+
+        @Test func longRegionsGetAThreadEach() {
+            let sched = Scheduler.shared
+            let oldKeepAlive = Runtime.threadKeepAlive
+            Runtime.threadKeepAlive = .milliseconds(200)
+            defer { Runtime.threadKeepAlive = oldKeepAlive }
+            let before = Runtime.threadCount
+            let inside = Counter()
+            let mostInside = Atomic<Int>(0)
+            let group = WaitGroup()
+            let threads = PeakSampler { Runtime.threadCount }
+            let machines = PeakSampler { sched.machineCount.load(ordering: .relaxed) }
+            group.add(100)
+            for _ in 0..<100 {
+                go {
+                    blocking {
+                        inside.add()
+                        mostInside.max(inside.count, ordering: .relaxed)
+                        _ = usleep(500_000)
+                        inside.add(-1)
+                    }
+                    group.done()
+                }
+            }
+            #expect(wait(group))
+            let peakThreads = threads.stop()
+            let peakMachines = machines.stop()
+            #expect(mostInside.load(ordering: .relaxed) == 100)
+            #expect(peakThreads >= 100, "threads before: \(before), peak: \(peakThreads)")
+            #expect(peakMachines >= 100)
+        }
+
+        @Test(arguments: [1, 2])
+        func quickRegionsKeepTheThreadCountLow(procs: Int) {
+            let sched = Scheduler.shared
+            let oldKeepAlive = Runtime.threadKeepAlive
+            Runtime.threadKeepAlive = .milliseconds(100)
+            defer { Runtime.threadKeepAlive = oldKeepAlive }
+            withMaxProcs(procs) {
+                // Let machines left idle by earlier tests go first.
+                _ = poll(timeout: .seconds(3)) {
+                    sched.machineCount.load(ordering: .relaxed) <= procs + 2
+                }
+                let start = sched.machineCount.load(ordering: .relaxed)
+                let startThreads = Runtime.threadCount
+                let machines = PeakSampler { sched.machineCount.load(ordering: .relaxed) }
+                let threads = PeakSampler { Runtime.threadCount }
+                let calls = Counter()
+                let group = WaitGroup()
+                group.add(16)
+                for _ in 0..<16 {
+                    go {
+                        for i in 0..<5_000 {
+                            let pid = blocking { getpid() }
+                            if pid > 0 { calls.add() }
+                            if i % 500 == 0 { Runtime.yield() }
+                        }
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+                let peakMachines = machines.stop()
+                let peakThreads = threads.stop()
+                #expect(calls.count == 16 * 5_000)
+                #expect(
+                    peakMachines <= max(start, procs) + 6,
+                    "machines: start \(start), peak \(peakMachines)")
+                #expect(
+                    peakThreads <= startThreads + procs + 6,
+                    "threads: start \(startThreads), peak \(peakThreads)")
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+// The scheduler: spawning at scale, run-queue overflow into the global queue,
+// parallel use of every processor, resizing GOMAXPROCS under load, and
+// sleep parking instead of holding a thread.
+
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Goroutines
+
+/// A counter shared between goroutines.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+
+    func add(_ n: Int = 1) { value.add(n, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
+}
+
+/// Burns CPU for about `micros` microseconds without entering the runtime.
+@inline(never)
+func spin(micros: Int) -> Double {
+    let end = ContinuousClock.now + .microseconds(micros)
+    var x = 1.0
+    while ContinuousClock.now < end {
+        for i in 0..<200 { x = x * 1.000_001 + Double(i & 3) }
+    }
+    return x
+}
+
+extension RuntimeCoreTests {
+    @Suite struct CoreSchedulerTests {
+        @Test(arguments: [1, 2, 8])
+        func hundredThousandGoroutinesSpawnAndFinish(procs: Int) {
+            let spawners = 100
+            let perSpawner = 1_000
+            let finished = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(spawners * perSpawner)
+                for _ in 0..<spawners {
+                    go {
+                        for _ in 0..<perSpawner {
+                            go {
+                                finished.add()
+                                group.done()
+                            }
+                        }
+                    }
+                }
+                #expect(wait(group, timeout: .seconds(30)))
+            }
+            #expect(finished.count == spawners * perSpawner)
+        }
+
+        @Test func spawningPastTheLocalRingSpillsToTheGlobalQueue() {
+            let spawned = 1_000
+            let ran = Counter()
+            let peakGlobal = Atomic<Int>(0)
+            let globalBeforeYield = Atomic<Int>(-1)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(spawned + 1)
+                go {
+                    // No yield and no park until every child is queued: the
+                    // P's ring holds 256 and runnext one; the rest spill.
+                    for _ in 0..<spawned {
+                        go {
+                            ran.add()
+                            group.done()
+                        }
+                        peakGlobal.max(
+                            Scheduler.shared.globalCount.load(ordering: .relaxed),
+                            ordering: .relaxed)
+                    }
+                    globalBeforeYield.store(
+                        Scheduler.shared.globalCount.load(ordering: .relaxed), ordering: .relaxed)
+                    Runtime.yield()
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            #expect(peakGlobal.load(ordering: .relaxed) > 0)
+            #expect(globalBeforeYield.load(ordering: .relaxed) > 0)
+            #expect(ran.count == spawned)
+        }
+
+        @Test func cpuBoundGoroutinesUseEveryProcessor() {
+            let threads = SharedSet<Int32>()
+            let running = Atomic<Int>(0)
+            let mostAtOnce = Atomic<Int>(0)
+            let stop = Atomic<Bool>(false)
+            let group = WaitGroup()
+            withMaxProcs(2) {
+                for _ in 0..<4 {
+                    group.add(1)
+                    go {
+                        let deadline = ContinuousClock.now + .seconds(3)
+                        while !stop.load(ordering: .relaxed), ContinuousClock.now < deadline {
+                            threads.insert(currentThreadID())
+                            let now = running.add(1, ordering: .relaxed).newValue
+                            mostAtOnce.max(now, ordering: .relaxed)
+                            _ = spin(micros: 500)
+                            let after = running.load(ordering: .relaxed)
+                            mostAtOnce.max(after, ordering: .relaxed)
+                            running.subtract(1, ordering: .relaxed)
+                            if mostAtOnce.load(ordering: .relaxed) >= 2, threads.values.count >= 2 {
+                                stop.store(true, ordering: .relaxed)
+                            }
+                            Runtime.yield()
+                        }
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+            }
+            #expect(threads.values.count >= 2)
+            #expect(mostAtOnce.load(ordering: .relaxed) == 2)
+        }
+
+        @Test func sleepParksInsteadOfHoldingTheThread() {
+            let sleepers = 100
+            let group = WaitGroup()
+            let start = ContinuousClock.now
+            withMaxProcs(1) {
+                group.add(sleepers)
+                for _ in 0..<sleepers {
+                    go {
+                        sleep(for: .milliseconds(50))
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+            }
+            let elapsed = ContinuousClock.now - start
+            // Sleeping threads would need 100 × 50 ms = 5 s on one P.
+            #expect(elapsed < .milliseconds(2_500), "took \(elapsed)")
+        }
+
+        @Test func sleepWaitsAtLeastItsDuration() {
+            let shortest = Atomic<Int64>(Int64.max)
+            let group = WaitGroup()
+            group.add(20)
+            for i in 0..<20 {
+                go {
+                    let start = ContinuousClock.now
+                    sleep(for: .milliseconds(10 + i))
+                    let took = (ContinuousClock.now - start) - .milliseconds(10 + i)
+                    shortest.min(took.nanosecondsClamped, ordering: .relaxed)
+                    group.done()
+                }
+            }
+            #expect(wait(group))
+            #expect(shortest.load(ordering: .relaxed) >= 0)
+        }
+    }
+}
