@@ -150,5 +150,8 @@ func main() {
 		os.Exit(1)
 	}
 	r.setInt("gomaxprocs", int64(runtime.GOMAXPROCS(0)))
+	if peak, err := peakResidentBytes(); err == nil {
+		r.setInt("peak_rss_bytes", peak)
+	}
 	fmt.Println(r.line())
 }

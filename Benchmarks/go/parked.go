@@ -29,6 +29,27 @@ func residentBytes() (int64, error) {
 	return pages * int64(os.Getpagesize()), nil
 }
 
+// peakResidentBytes reads the high-water mark of this process's resident set
+// (VmHWM in /proc/self/status). Unlike the ru_maxrss a parent sees, it starts
+// afresh at exec, so it is not inflated by the memory of whoever spawned us.
+func peakResidentBytes() (int64, error) {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "VmHWM:" {
+			kib, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return 0, err
+			}
+			return kib * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
 // settle lets the heap and the runtime calm down before an RSS reading.
 func settle() {
 	runtime.GC()
