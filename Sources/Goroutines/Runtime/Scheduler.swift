@@ -537,11 +537,11 @@ final class Scheduler: @unchecked Sendable {
                 count += 1
             }
             processorCount.store(count, ordering: .releasing)
-            for i in old..<n {
-                let p = processors[i]!
-                if p.state == .retired || p.state == .idle && p.machine == nil {
-                    if p.state == .retired || !isOnIdleList(p) { putIdleProcessor(p) }
-                }
+            // Only retired Ps come back. A P that looks idle but is off the
+            // idle list is in flight to a machine (startMachine), which will
+            // acquire it; listing it again would give it two owners.
+            for i in old..<n where processors[i]!.state == .retired {
+                putIdleProcessor(processors[i]!)
             }
         } else {
             // Drop idle Ps beyond n; busy ones retire at their next schedule.
@@ -567,15 +567,6 @@ final class Scheduler: @unchecked Sendable {
             for _ in old..<n { wakeIfIdle() }
         }
         return old
-    }
-
-    private func isOnIdleList(_ p: Processor) -> Bool {
-        var cursor = idleProcessors
-        while let c = cursor {
-            if c === p { return true }
-            cursor = c.nextIdle
-        }
-        return false
     }
 
     // MARK: Free goroutine records
