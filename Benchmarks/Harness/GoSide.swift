@@ -8,7 +8,7 @@ enum GoSide {
     /// The Go binary to run, or the reason there is none.
     struct Prepared {
         var binary: String?
-        var version = "go: not available"
+        var version = "not available"
         var skipReason: String?
     }
 

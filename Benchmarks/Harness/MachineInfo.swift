@@ -10,7 +10,7 @@ struct MachineInfo {
     var usableCPUs = 0
     var kernel = "unknown kernel"
     var swiftVersion = ""
-    var goVersion = "go: not available"
+    var goVersion = "not run"
     var buildConfiguration = ""
     var date = ""
 

@@ -240,5 +240,8 @@ func handoffReport(
     report.set("wake_late_p50_ns", percentile(overshoots, 50))
     report.set("wake_late_p99_ns", percentile(overshoots, 99))
     report.set("samples_in_syscall", duringSyscall)
+    // Sleeps that overslept by more than 10 ms: a wake-up stuck behind the
+    // blocker rather than ordinary timer slack.
+    report.set("wake_late_over_10ms", overshoots.count { $0 > 10_000_000 })
     return report
 }
