@@ -42,7 +42,40 @@ public struct SelectCase<Result> {
 
 /// The cases of one `select`, as its result builder collects them.
 public struct SelectCaseList {
-    var arms: [SelectArm]
+    /// A list of exactly one case keeps it here, which spares an array.
+    var lone: SelectArm?
+    /// The cases in order, when there are none or more than one.
+    var many: [SelectArm] = []
+
+    init() {}
+
+    init(_ arm: SelectArm) { lone = arm }
+
+    var arms: [SelectArm] {
+        if let lone { return [lone] }
+        return many
+    }
+
+    mutating func append(_ other: consuming SelectCaseList) {
+        if let arm = other.lone {
+            append(arm)
+        } else {
+            for arm in other.many { append(arm) }
+        }
+    }
+
+    private mutating func append(_ arm: SelectArm) {
+        if let first = lone {
+            many.reserveCapacity(4)
+            many.append(first)
+            lone = nil
+            many.append(arm)
+        } else if many.isEmpty {
+            lone = arm
+        } else {
+            many.append(arm)
+        }
+    }
 }
 
 /// Collects the cases written inside `select { ... }`. Cases may be chosen
@@ -51,17 +84,26 @@ public struct SelectCaseList {
 public enum SelectBuilder<Result> {
     /// One case.
     public static func buildExpression(_ selectCase: SelectCase<Result>) -> SelectCaseList {
-        SelectCaseList(arms: [selectCase.arm])
+        SelectCaseList(selectCase.arm)
     }
 
-    /// The cases of a block, in order.
-    public static func buildBlock(_ parts: SelectCaseList...) -> SelectCaseList {
-        joined(parts)
+    /// An empty block.
+    public static func buildBlock() -> SelectCaseList { SelectCaseList() }
+
+    /// The first part of a block.
+    public static func buildPartialBlock(first: SelectCaseList) -> SelectCaseList { first }
+
+    /// The next part of a block, appended to the parts before it.
+    public static func buildPartialBlock(
+        accumulated: consuming SelectCaseList, next: SelectCaseList
+    ) -> SelectCaseList {
+        accumulated.append(next)
+        return accumulated
     }
 
     /// The cases of an `if` without `else`, when its condition holds.
     public static func buildOptional(_ part: SelectCaseList?) -> SelectCaseList {
-        part ?? SelectCaseList(arms: [])
+        part ?? SelectCaseList()
     }
 
     /// The cases of the first branch of an `if`/`else` or `switch`.
@@ -72,14 +114,9 @@ public enum SelectBuilder<Result> {
 
     /// The cases of a `for` loop, one group per iteration.
     public static func buildArray(_ parts: [SelectCaseList]) -> SelectCaseList {
-        joined(parts)
-    }
-
-    private static func joined(_ parts: [SelectCaseList]) -> SelectCaseList {
-        if parts.count == 1 { return parts[0] }
-        var arms: [SelectArm] = []
-        for part in parts { arms.append(contentsOf: part.arms) }
-        return SelectCaseList(arms: arms)
+        var list = SelectCaseList()
+        for part in parts { list.append(part) }
+        return list
     }
 }
 

@@ -20,32 +20,23 @@
 // switch stacks when sysmon has taken the caller's processor). The timers in
 // Time/ use the same steps to send and drain without blocking.
 
+/// What a channel step that must not block did. Not generic, so that the
+/// select loop and the arms handle it without looking up type metadata.
+enum ChannelStep {
+    /// The operation happened. `wake` is a goroutine to ready once every
+    /// lock is released: the parked partner that took part, if any.
+    case done(wake: Goroutine?)
+    /// The operation would have to wait.
+    case wouldBlock
+    /// The channel is closed (and, for a receive, drained).
+    case closed
+}
+
 extension Channel {
-    /// The outcome of a send that must not block.
-    enum SendAttempt {
-        /// Delivered to a parked receiver (`wake`, to be readied once every
-        /// lock is released) or to the buffer (`wake` nil).
-        case sent(wake: Goroutine?)
-        /// No receiver waits and the buffer is full.
-        case wouldBlock
-        /// The channel is closed: a send here is a panic.
-        case closed
-    }
-
-    /// The outcome of a receive that must not block.
-    enum ReceiveAttempt {
-        /// A value from the buffer or a parked sender. `wake` is a sender to
-        /// ready once every lock is released.
-        case received(Element, wake: Goroutine?)
-        /// Nothing to take and the channel is open.
-        case wouldBlock
-        /// Closed and drained: a receive yields nil.
-        case closed
-    }
-
-    /// With `lock` held, sends `value` if that needs no waiting. Leaves
-    /// `lock` held.
-    func attemptSendLocked(_ value: Element) -> SendAttempt {
+    /// With `lock` held, sends `value` if that needs no waiting: to a parked
+    /// receiver, or into the buffer. Leaves `lock` held. A `.closed` result
+    /// means the send is a panic.
+    func attemptSendLocked(_ value: Element) -> ChannelStep {
         if closed { return .closed }
         if let receiver = receivers.dequeue() {
             // safety: a receiver's slot is heap memory reserved for one
@@ -54,38 +45,40 @@ extension Channel {
             let g = receiver.goroutine
             g.wakeSuccess = true
             g.wakeCase = receiver.caseIndex
-            return .sent(wake: g)
+            return .done(wake: g)
         }
         if bufferHasRoom {
             bufferPush(value)
-            return .sent(wake: nil)
+            return .done(wake: nil)
         }
         return .wouldBlock
     }
 
-    /// With `lock` held, receives a value if that needs no waiting. Leaves
-    /// `lock` held.
-    func attemptReceiveLocked() -> ReceiveAttempt {
+    /// With `lock` held, receives into `value` if that needs no waiting:
+    /// from the buffer or a parked sender. Leaves `lock` held. A `.closed`
+    /// result means the channel is closed and drained; `value` is then nil.
+    func attemptReceiveLocked(_ value: inout Element?) -> ChannelStep {
         if !bufferIsEmpty {
-            let value = bufferPop()
+            value = bufferPop()
             // A parked sender may now move its value into the freed slot,
             // behind the buffered ones, which keeps each sender's FIFO order.
-            guard let sender = senders.dequeue() else { return .received(value, wake: nil) }
+            guard let sender = senders.dequeue() else { return .done(wake: nil) }
             // safety: a sender's slot holds its initialized value until taken.
             bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
             let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
-            return .received(value, wake: g)
+            return .done(wake: g)
         }
         if let sender = senders.dequeue() {
             // safety: as above.
-            let value = sender.slot.assumingMemoryBound(to: Element.self).move()
+            value = sender.slot.assumingMemoryBound(to: Element.self).move()
             let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
-            return .received(value, wake: g)
+            return .done(wake: g)
         }
+        value = nil
         return closed ? .closed : .wouldBlock
     }
 }
@@ -173,15 +166,10 @@ final class ReceiveArm<Element: Sendable, Result>: ResultArm<Result> {
     override func unlockChannel() { channel!.lock.unlock() }
 
     override func pollLocked() -> SelectPoll {
-        switch channel!.attemptReceiveLocked() {
-        case .received(let value, let wake):
-            received = value
-            return .ready(wake: wake)
-        case .closed:
-            received = nil
-            return .ready(wake: nil)
-        case .wouldBlock:
-            return .wouldBlock
+        switch channel!.attemptReceiveLocked(&received) {
+        case .done(let wake): return .ready(wake: wake)
+        case .closed: return .ready(wake: nil)
+        case .wouldBlock: return .wouldBlock
         }
     }
 
@@ -226,7 +214,7 @@ final class SendArm<Element: Sendable, Result>: ResultArm<Result> {
 
     override func pollLocked() -> SelectPoll {
         switch channel!.attemptSendLocked(value) {
-        case .sent(let wake): return .ready(wake: wake)
+        case .done(let wake): return .ready(wake: wake)
         case .wouldBlock: return .wouldBlock
         case .closed: return .sendOnClosed
         }

@@ -79,10 +79,11 @@ public final class Ticker: @unchecked Sendable {
             queue.lock.withLock { _ = queue.removeLocked(node) }
             self.node = nil
         }
+        var stale: ContinuousClock.Instant?
         channel.lock.lock()
-        let drained = channel.attemptReceiveLocked()
+        let drained = channel.attemptReceiveLocked(&stale)
         channel.lock.unlock()
-        if case .received(_, let wake) = drained { return wake }
+        if case .done(let wake) = drained { return wake }
         return nil
     }
 

@@ -101,10 +101,11 @@ public final class Timer: @unchecked Sendable {
             self.node = nil
             prevented = true
         }
+        var stale: ContinuousClock.Instant?
         channel.lock.lock()
-        let drained = channel.attemptReceiveLocked()
+        let drained = channel.attemptReceiveLocked(&stale)
         channel.lock.unlock()
-        if case .received(_, let wake) = drained { return (true, wake) }
+        if case .done(let wake) = drained { return (true, wake) }
         return (prevented, nil)
     }
 
@@ -138,6 +139,6 @@ func sendWithoutBlocking<Element>(_ value: Element, on channel: Channel<Element>
     channel.lock.lock()
     let attempt = channel.attemptSendLocked(value)
     channel.lock.unlock()
-    if case .sent(let wake) = attempt { return wake }
+    if case .done(let wake) = attempt { return wake }
     return nil
 }
