@@ -114,6 +114,7 @@ final class Goroutine: @unchecked Sendable {
         isExternal = external
         slots = .allocate(capacity: 4)
         slots.initialize(repeating: nil, count: 4)
+        makeImmortal(self)
     }
 
     var currentStatus: GStatus {
@@ -138,6 +139,53 @@ final class Goroutine: @unchecked Sendable {
         transfer = buffer
         transferCapacity = capacity
         return buffer
+    }
+}
+
+/// An intrusive LIFO of goroutine records linked through `next`: free lists
+/// cost no allocation. A record is on at most one list or queue at a time.
+struct GoroutineList {
+    private(set) unowned(unsafe) var head: Goroutine?
+    private(set) var count = 0
+
+    mutating func push(_ g: Goroutine) {
+        g.next = head
+        head = g
+        count += 1
+    }
+
+    mutating func pop() -> Goroutine? {
+        guard let g = head else { return nil }
+        head = g.next
+        g.next = nil
+        count -= 1
+        return g
+    }
+
+    /// Moves up to `n` records from the front of `other` to this list.
+    mutating func take(_ n: Int, from other: inout GoroutineList) {
+        for _ in 0..<n {
+            guard let g = other.pop() else { return }
+            push(g)
+        }
+    }
+
+    /// Detaches everything after the first `keep` records.
+    mutating func split(keeping keep: Int) -> GoroutineList {
+        var rest = GoroutineList()
+        guard count > keep else { return rest }
+        if keep == 0 {
+            rest = self
+            self = GoroutineList()
+            return rest
+        }
+        var cursor = head!
+        for _ in 1..<keep { cursor = cursor.next! }
+        rest.head = cursor.next
+        rest.count = count - keep
+        cursor.next = nil
+        count = keep
+        return rest
     }
 }
 

@@ -74,6 +74,7 @@ final class Machine: @unchecked Sendable {
         randomState = 0x9E37_79B9_7F4A_7C15 &* UInt64(id + 1) | 1
         g0Slot = .allocate(capacity: 1)
         g0Slot.initialize(to: nil)
+        makeImmortal(self)
     }
 
     /// The machine of the calling thread, if it is one.

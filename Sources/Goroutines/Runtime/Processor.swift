@@ -58,7 +58,7 @@ final class Processor: @unchecked Sendable {
     @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
 
     /// Free goroutine records, owner only.
-    @exclusivity(unchecked) var freeGoroutines: [Goroutine] = []
+    @exclusivity(unchecked) var freeGoroutines = GoroutineList()
 
     // sysmon's memory of its last look at this P.
     @exclusivity(unchecked) var sysmonTick: UInt64 = 0
@@ -69,7 +69,7 @@ final class Processor: @unchecked Sendable {
         self.id = id
         ring = .allocate(capacity: Int(Processor.ringSize))
         ring.initialize(repeating: 0, count: Int(Processor.ringSize))
-        freeGoroutines.reserveCapacity(64)
+        makeImmortal(self)
     }
 
     // MARK: Ownership
@@ -77,6 +77,12 @@ final class Processor: @unchecked Sendable {
     @inline(__always)
     static func word(_ machineID: Int, _ state: PState) -> UInt64 {
         UInt64(machineID) << 8 | state.rawValue
+    }
+
+    /// Whether a machine holds this P (it runs goroutine or runtime code).
+    var isOwned: Bool {
+        let s = state
+        return s == .user || s == .runtime
     }
 
     var state: PState {
@@ -179,7 +185,20 @@ final class Processor: @unchecked Sendable {
             n = n - n / 2
             if n == 0 {
                 if includeNext {
-                    let next = runnext.load(ordering: .acquiring)
+                    var next = runnext.load(ordering: .acquiring)
+                    if next != 0, isOwned {
+                        // The owner usually readied that goroutine just before
+                        // parking and is about to run it: give it a few
+                        // microseconds, or the pair it belongs to gets split
+                        // across threads and every hand-off becomes a wake-up.
+                        let deadline = monotonicNanos() + 3_000
+                        while runnext.load(ordering: .relaxed) == next,
+                            monotonicNanos() < deadline
+                        {
+                            spinPause()
+                        }
+                        next = runnext.load(ordering: .acquiring)
+                    }
                     if next != 0,
                         runnext.compareExchange(
                             expected: next, desired: 0, ordering: .acquiringAndReleasing

@@ -66,8 +66,12 @@ final class Scheduler: @unchecked Sendable {
     let machineCount = Atomic<Int>(0)
     let spinningCount = Atomic<Int>(0)
 
-    /// Free goroutine records beyond the per-P caches; guarded by lock.
-    @exclusivity(unchecked) private var freeGoroutines: [Goroutine] = []
+    /// Free goroutine records beyond the per-P caches, most recent first;
+    /// guarded by lock.
+    @exclusivity(unchecked) private var freeGoroutines = GoroutineList()
+    /// Free records whose stacks' memory the scavenger gave back; guarded by
+    /// lock. Used after `freeGoroutines`, so warm stacks are reused first.
+    @exclusivity(unchecked) private var coldGoroutines = GoroutineList()
     /// Goroutines spawned and not yet finished.
     let liveGoroutines = Atomic<Int>(0)
 
@@ -573,39 +577,45 @@ final class Scheduler: @unchecked Sendable {
 
     func takeFreeGoroutine(_ p: Processor?) -> Goroutine? {
         if let p {
-            if let g = p.freeGoroutines.popLast() { return g }
+            if let g = p.freeGoroutines.pop() { return g }
             lock.lock()
-            let n = min(32, freeGoroutines.count)
-            if n > 0 {
-                p.freeGoroutines.append(contentsOf: freeGoroutines.suffix(n))
-                freeGoroutines.removeLast(n)
-            }
+            p.freeGoroutines.take(32, from: &freeGoroutines)
+            if p.freeGoroutines.count == 0 { p.freeGoroutines.take(32, from: &coldGoroutines) }
             lock.unlock()
-            return p.freeGoroutines.popLast()
+            return p.freeGoroutines.pop()
         }
-        return lock.withLock { freeGoroutines.popLast() }
+        lock.lock()
+        defer { lock.unlock() }
+        return freeGoroutines.pop() ?? coldGoroutines.pop()
     }
 
     func putFreeGoroutine(_ g: Goroutine, _ p: Processor?) {
         if let p {
-            p.freeGoroutines.append(g)
+            p.freeGoroutines.push(g)
             if p.freeGoroutines.count >= 128 {
-                let moving = p.freeGoroutines.suffix(64)
-                p.freeGoroutines.removeLast(64)
-                lock.withLock { freeGoroutines.append(contentsOf: moving) }
+                lock.lock()
+                freeGoroutines.take(64, from: &p.freeGoroutines)
+                lock.unlock()
             }
             return
         }
-        lock.withLock { freeGoroutines.append(g) }
+        lock.withLock { freeGoroutines.push(g) }
     }
 
-    /// Pooled records beyond a warm set give their stacks' memory back.
+    /// Gives back the stack memory of pooled records beyond the `keep` most
+    /// recently freed. Their stacks stay reserved, and are reused last.
     func scavengeStacks(keep: Int) {
         lock.lock()
-        let extra = freeGoroutines.count > keep ? Array(freeGoroutines[keep...]) : []
+        var surplus = freeGoroutines.split(keeping: keep)
         lock.unlock()
-        for g in extra { if let stack = g.stack { StackAllocator.release(stack) } }
+        if surplus.count == 0 { return }
+        var released = GoroutineList()
+        while let g = surplus.pop() {
+            if let stack = g.stack { StackAllocator.release(stack) }
+            released.push(g)
+        }
+        lock.lock()
+        while let g = released.pop() { coldGoroutines.push(g) }
+        lock.unlock()
     }
-
-    var freeGoroutineCount: Int { lock.withLock { freeGoroutines.count } }
 }

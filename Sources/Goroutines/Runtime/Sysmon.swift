@@ -67,6 +67,8 @@ private final class Monitor {
     /// /proc/self/task/<tid>/stat descriptors, by tid.
     var statFiles: [Int32: Int32] = [:]
     var buffer = [UInt8](repeating: 0, count: 512)
+    /// When pooled stacks were last trimmed.
+    var lastScavenge: Int64 = 0
 
     func run() {
         var delay: Int64 = 20_000
@@ -92,6 +94,10 @@ private final class Monitor {
             let now = coarseNanos()
             if retake(now: now, procs: procs) { idleRounds = 0 } else { idleRounds += 1 }
             Trace.tick(now: now)
+            if now - lastScavenge > 1_000_000_000 {
+                lastScavenge = now
+                sched.scavengeStacks(keep: 1024)
+            }
         }
     }
 
