@@ -117,6 +117,56 @@ extension RuntimeCoreTests {
             #expect(mostAtOnce.load(ordering: .relaxed) == 2)
         }
 
+        @Test func resizingMaxProcsUnderLoadLosesNoWork() {
+            let workers = 64
+            let steps = 300
+            let total = Counter()
+            let finishedWorkers = Counter()
+            let group = WaitGroup()
+            let results = Channel<Int>(capacity: 8)
+            let old = Runtime.maxProcs
+            group.add(workers)
+            for w in 0..<workers {
+                go {
+                    var sum = 0
+                    for step in 0..<steps {
+                        sum += w * steps + step
+                        if step % 3 == 0 { Runtime.yield() }
+                        if step % 50 == 0 { _ = spin(micros: 50) }
+                    }
+                    results.send(sum)
+                    finishedWorkers.add()
+                    group.done()
+                }
+            }
+            let collector = WaitGroup()
+            collector.add(1)
+            go {
+                for sum in results { total.add(sum) }
+                collector.done()
+            }
+
+            // Grow and shrink repeatedly while the workers run.
+            let sizes = [1, 3, 2, 8, 1, 4, 1, 2, 6, 1]
+            var resizes = 0
+            let deadline = ContinuousClock.now + .seconds(20)
+            while finishedWorkers.count < workers, ContinuousClock.now < deadline {
+                Runtime.setMaxProcs(sizes[resizes % sizes.count])
+                #expect(Runtime.maxProcs == sizes[resizes % sizes.count])
+                resizes += 1
+                usleep(1_000)
+            }
+            Runtime.setMaxProcs(2)
+            #expect(wait(group))
+            results.close()
+            #expect(wait(collector))
+            Runtime.setMaxProcs(old)
+
+            let n = workers * steps
+            #expect(total.count == n * (n - 1) / 2)
+            #expect(resizes > 0)
+        }
+
         @Test func sleepParksInsteadOfHoldingTheThread() {
             let sleepers = 100
             let group = WaitGroup()

@@ -113,20 +113,45 @@ final class PeakSampler: Sendable {
     }
 }
 
+// Synchronization.Mutex inside goroutines: its fast path caches the calling
+// thread's id through a thread-local address, which the optimizer may compute
+// once per function. In a goroutine that yields or parks in the same function,
+// that address then names the thread it started on, and the mutex traps in
+// release builds. So every use below sits in its own `@inline(never)` method,
+// which reads thread-local state afresh and never parks while locked.
+
 /// A set of values shared between goroutines.
 final class SharedSet<Element: Hashable & Sendable>: Sendable {
     private let storage = Mutex<Set<Element>>([])
 
+    @inline(never)
     func insert(_ value: Element) { _ = storage.withLock { $0.insert(value) } }
 
-    var values: Set<Element> { storage.withLock { $0 } }
+    var values: Set<Element> {
+        @inline(never) get { storage.withLock { $0 } }
+    }
 }
 
 /// An array shared between goroutines.
 final class SharedArray<Element: Sendable>: Sendable {
     private let storage = Mutex<[Element]>([])
 
+    @inline(never)
     func append(_ value: Element) { storage.withLock { $0.append(value) } }
 
-    var values: [Element] { storage.withLock { $0 } }
+    var values: [Element] {
+        @inline(never) get { storage.withLock { $0 } }
+    }
+}
+
+/// A dictionary shared between goroutines.
+final class SharedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let storage = Mutex<[Key: Value]>([:])
+
+    @inline(never)
+    func set(_ key: Key, _ value: Value) { storage.withLock { $0[key] = value } }
+
+    var values: [Key: Value] {
+        @inline(never) get { storage.withLock { $0 } }
+    }
 }

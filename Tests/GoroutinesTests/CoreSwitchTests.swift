@@ -59,10 +59,16 @@ enum RoundingMode {
     static let all = [nearest, down, up, towardZero]
 }
 
-/// A division whose rounding shows the mode in force. Out of line, so the
-/// optimizer cannot fold it at compile time under the default mode.
-@inline(never)
-func roundedThird(_ x: Double) -> UInt64 { (x / 3).bitPattern }
+/// The divisor of `roundedThird`, kept in memory the compiler cannot see into.
+let thirdDivisor = Atomic<UInt64>(3.0.bitPattern)
+
+/// A division whose rounding shows the mode in force. Unoptimized, and fed
+/// from memory, so the compiler can neither fold it at compile time (under
+/// the default mode) nor reuse one result across a mode change.
+@_optimize(none)
+func roundedThird(_ x: Double) -> UInt64 {
+    (x / Double(bitPattern: thirdDivisor.load(ordering: .relaxed))).bitPattern
+}
 
 extension RuntimeCoreTests {
     @Suite struct CoreSwitchTests {
@@ -71,20 +77,20 @@ extension RuntimeCoreTests {
             let seeds = 0..<12
             let steps = 1_500
             let expected = seeds.map { accumulate(seed: $0, steps: steps, pause: {}) }
-            let results = Mutex<[Int: AccumulatorBits]>([:])
+            let results = SharedDictionary<Int, AccumulatorBits>()
             let group = WaitGroup()
             withMaxProcs(procs) {
                 for seed in seeds {
                     group.add(1)
                     go {
                         let bits = accumulate(seed: seed, steps: steps) { Runtime.yield() }
-                        results.withLock { $0[seed] = bits }
+                        results.set(seed, bits)
                         group.done()
                     }
                 }
                 #expect(wait(group))
             }
-            let got = results.withLock { $0 }
+            let got = results.values
             for seed in seeds {
                 #expect(got[seed] == expected[seed], "seed \(seed) under GOMAXPROCS \(procs)")
             }
