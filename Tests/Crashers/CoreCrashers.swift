@@ -5,6 +5,7 @@
 // but did not prints `survived` and exits 1, so it never hangs a test.
 
 import Goroutines
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -197,5 +198,28 @@ func schedtraceWorkload() {
         }
         group.wait()
         print("done")
+    }
+}
+
+/// With the opt-in wait policy, goroutines that need more threads than the
+/// limit allows queue instead of dying. Prints the most threads seen.
+func threadLimitWaitPolicy() {
+    Runtime.main {
+        Runtime.threadLimitPolicy = .wait
+        Runtime.maxThreads = 10
+        let peak = Atomic<Int>(0)
+        let group = WaitGroup()
+        group.add(40)
+        for _ in 0..<40 {
+            go {
+                blocking(handOff: true) {
+                    peak.max(Runtime.threadCount, ordering: .relaxed)
+                    _ = usleep(20_000)
+                }
+                group.done()
+            }
+        }
+        group.wait()
+        print("completed=40 peak=\(peak.load(ordering: .relaxed))")
     }
 }

@@ -52,6 +52,36 @@ extension RuntimeCoreTests {
             }
         }
 
+        /// Invariant: only threads holding a P run goroutine code, so at most
+        /// GOMAXPROCS goroutines run at once outside blocking regions, however
+        /// often regions lose their P and threads come back for one.
+        @Test(arguments: [1, 2])
+        func leavingARegionWaitsForAProcessor(procs: Int) {
+            let running = Atomic<Int>(0)
+            let mostAtOnce = Atomic<Int>(0)
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(8)
+                for index in 0..<8 {
+                    go {
+                        for step in 0..<20 {
+                            blocking { _ = usleep(UInt32((index * 7 + step * 3) % 5) * 400) }
+                            let now = running.add(1, ordering: .relaxed).newValue
+                            mostAtOnce.max(now, ordering: .relaxed)
+                            _ = spin(micros: 200)
+                            mostAtOnce.max(running.load(ordering: .relaxed), ordering: .relaxed)
+                            running.subtract(1, ordering: .relaxed)
+                            if step % 4 == 0 { Runtime.yield() }
+                        }
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+            }
+            #expect(mostAtOnce.load(ordering: .relaxed) <= procs)
+            #expect(mostAtOnce.load(ordering: .relaxed) >= 1)
+        }
+
         @Test func longRegionsGetAThreadEach() {
             let sched = Scheduler.shared
             let oldKeepAlive = Runtime.threadKeepAlive

@@ -167,6 +167,102 @@ extension RuntimeCoreTests {
             #expect(resizes > 0)
         }
 
+        @Test func preemptionPointLetsOthersRunOnOneProcessor() {
+            let released = Atomic<Bool>(false)
+            let hogRounds = Atomic<Int>(0)
+            let hogGaveUp = Atomic<Bool>(false)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    // Spins until the other goroutine runs; only sysmon's
+                    // request, honoured at the preemption point, lets it.
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while !released.load(ordering: .relaxed), ContinuousClock.now < deadline {
+                        _ = spin(micros: 100)
+                        hogRounds.add(1, ordering: .relaxed)
+                        Runtime.preemptionPoint()
+                    }
+                    if !released.load(ordering: .relaxed) {
+                        hogGaveUp.store(true, ordering: .relaxed)
+                    }
+                    group.done()
+                }
+                go {
+                    released.store(true, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            let gaveUp = hogGaveUp.load(ordering: .relaxed)
+            #expect(!gaveUp, "the other goroutine ran only after the hog stopped")
+            #expect(hogRounds.load(ordering: .relaxed) > 0)
+        }
+
+        @Test func pingPongPairDoesNotStarveOthers() {
+            let stop = Atomic<Bool>(false)
+            let exchanges = Counter()
+            let ranAt = Atomic<Int>(-1)
+            let ping = Channel<Int>()
+            let pong = Channel<Int>()
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    var i = 0
+                    while !stop.load(ordering: .relaxed) {
+                        ping.send(i)
+                        _ = pong.receive()
+                        i += 1
+                        exchanges.add()
+                    }
+                    ping.close()
+                    group.done()
+                }
+                go {
+                    while let i = ping.receive() { pong.send(i) }
+                    group.done()
+                }
+                // The pair hands the P back and forth through runnext; a
+                // third goroutine must still get its turn.
+                #expect(poll(timeout: .seconds(5)) { exchanges.count > 100 })
+                let bystander = WaitGroup()
+                bystander.add(1)
+                go {
+                    ranAt.store(exchanges.count, ordering: .relaxed)
+                    bystander.done()
+                }
+                #expect(wait(bystander, timeout: .seconds(5)))
+                stop.store(true, ordering: .relaxed)
+                #expect(wait(group))
+            }
+            #expect(ranAt.load(ordering: .relaxed) > 0)
+        }
+
+        @Test(arguments: [1, 2])
+        func thirtyThousandGoroutinesParkAtOnce(procs: Int) {
+            let count = 30_000
+            let gate = Channel<Int>()
+            let parked = Counter()
+            let released = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(count)
+                for _ in 0..<count {
+                    go {
+                        parked.add()
+                        if gate.receive() == nil { released.add() }
+                        group.done()
+                    }
+                }
+                #expect(poll(timeout: .seconds(20)) { parked.count == count })
+                #expect(Runtime.numGoroutine >= count)
+                gate.close()
+                #expect(wait(group, timeout: .seconds(30)))
+            }
+            #expect(released.count == count)
+        }
+
         @Test func sleepParksInsteadOfHoldingTheThread() {
             let sleepers = 100
             let group = WaitGroup()

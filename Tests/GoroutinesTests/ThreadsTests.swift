@@ -94,11 +94,12 @@ extension RuntimeCoreTests {
                     Runtime.lockOSThread()
                     let mine = currentThreadID()
                     lockedThread.store(mine, ordering: .relaxed)
-                    for step in 0..<300 {
-                        switch step % 3 {
+                    for step in 0..<400 {
+                        switch step % 4 {
                         case 0: Runtime.yield()
                         case 1: _ = ping.receive()
-                        default: sleep(for: .microseconds(100))
+                        case 2: sleep(for: .microseconds(100))
+                        default: blocking(handOff: step % 8 == 3) { _ = usleep(200) }
                         }
                         if currentThreadID() != mine { strayResumes.add() }
                     }
@@ -222,6 +223,17 @@ extension RuntimeCoreTests {
                     == "runtime: program exceeds 10-thread limit\nfatal error: thread exhaustion\n",
                 "\(result)")
             #expect(!result.stdout.contains("survived"), "\(result)")
+        }
+
+        @Test func waitPolicyQueuesWorkAtTheLimit() throws {
+            let result = try ChildProcess.run(["core-thread-limit-wait"])
+            #expect(result.exited(0), "\(result)")
+            #expect(result.stderr.isEmpty, "\(result)")
+            let match = try #require(
+                result.stdout.firstMatch(of: #/completed=40 peak=(\d+)/#), "\(result)")
+            // The limit counts machines and sysmon's threads; the process also
+            // has the SIGQUIT waiter.
+            #expect(Int(match.1)! <= 10 + 1, "\(result)")
         }
 
         @Test func loweringTheLimitBelowTheThreadCountIsFatalAtOnce() throws {
