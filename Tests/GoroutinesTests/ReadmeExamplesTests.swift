@@ -37,6 +37,29 @@ struct ReadmeExamplesTests {
         #expect(written == 5)
     }
 
+    @Test func selectWithTimeout() {
+        let replies = Channel<String>()
+        go {
+            sleep(for: .milliseconds(10))  // a slow worker
+            replies.send("pong")
+        }
+        let answer = select {
+            onReceive(replies) { $0 ?? "closed" }
+            onReceive(after(.seconds(1))) { _ in "timed out" }
+        }
+        print(answer)  // pong
+        #expect(answer == "pong")
+    }
+
+    @Test func files() throws {
+        let path = "/tmp/goroutines-readme-\(getpid()).txt"
+        try writeFile(path, "hello\n")
+        let bytes = try readFile(path)
+        try File.remove(path)
+        print(bytes.count)  // 6
+        #expect(bytes.count == 6)
+    }
+
     @Test func everyReadmeExampleIsHere() throws {
         let here = URL(fileURLWithPath: #filePath)
         let root = here.deletingLastPathComponent().deletingLastPathComponent()
