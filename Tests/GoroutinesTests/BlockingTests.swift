@@ -82,6 +82,42 @@ extension RuntimeCoreTests {
             #expect(mostAtOnce.load(ordering: .relaxed) >= 1)
         }
 
+        @Test(arguments: [1, 2])
+        func unmarkedSleepersAndBusyGoroutinesAllFinish(procs: Int) {
+            let sleepers = 20
+            let spinners = 4
+            let work = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(sleepers + spinners)
+                // Sleepers lose their P to sysmon while in usleep, and must
+                // get one back at their next runtime entry.
+                for _ in 0..<sleepers {
+                    go {
+                        for _ in 0..<10 {
+                            _ = usleep(3_000)
+                            _ = spin(micros: 100)
+                            work.add()
+                            Runtime.yield()
+                        }
+                        group.done()
+                    }
+                }
+                for _ in 0..<spinners {
+                    go {
+                        for _ in 0..<2_000 {
+                            _ = spin(micros: 5)
+                            work.add()
+                            Runtime.yield()
+                        }
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+            }
+            #expect(work.count == sleepers * 10 + spinners * 2_000)
+        }
+
         @Test func longRegionsGetAThreadEach() {
             let sched = Scheduler.shared
             let oldKeepAlive = Runtime.threadKeepAlive

@@ -133,6 +133,58 @@ extension RuntimeCoreTests {
             #expect(!others.values.contains(mine), "another goroutine ran on the locked thread")
         }
 
+        @Test(arguments: [1, 2])
+        func lockedGoroutinesPingPongWithEachOther(procs: Int) {
+            let messages = 3_000
+            let ping = Channel<Int>()
+            let pong = Channel<Int>()
+            let mismatches = Counter()
+            let strays = Counter()
+            let yields = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(2)
+                // Each message hands the P from one wired thread to the other.
+                go {
+                    Runtime.lockOSThread()
+                    let mine = currentThreadID()
+                    for i in 0..<messages {
+                        ping.send(i)
+                        if pong.receive() != i { mismatches.add() }
+                        if currentThreadID() != mine { strays.add() }
+                    }
+                    ping.close()
+                    Runtime.unlockOSThread()
+                    group.done()
+                }
+                go {
+                    Runtime.lockOSThread()
+                    let mine = currentThreadID()
+                    while let i = ping.receive() {
+                        pong.send(i)
+                        if currentThreadID() != mine { strays.add() }
+                    }
+                    Runtime.unlockOSThread()
+                    group.done()
+                }
+                // Unwired goroutines share the processors meanwhile.
+                for _ in 0..<4 {
+                    group.add(1)
+                    go {
+                        for _ in 0..<1_000 {
+                            Runtime.yield()
+                            yields.add()
+                        }
+                        group.done()
+                    }
+                }
+                #expect(wait(group))
+            }
+            #expect(mismatches.count == 0)
+            #expect(strays.count == 0)
+            #expect(yields.count == 4_000)
+        }
+
         @Test func lockOSThreadNests() {
             let strays = Counter()
             let group = WaitGroup()
