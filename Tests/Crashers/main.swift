@@ -30,6 +30,15 @@ case "select-send-parked-then-closed": selectSendParkedThenClosed()
 case "select-no-cases": selectNoCases()
 case "select-multiple-defaults": selectMultipleDefaults()
 case "ticker-zero-period": tickerZeroPeriod()
+case "sync-unlock-unlocked-mutex": syncUnlockOfUnlockedMutex()
+case "sync-double-unlock-goroutine": syncDoubleUnlockInGoroutine()
+case "sync-runlock-unlocked-rwmutex": syncRUnlockOfUnlockedRWMutex()
+case "sync-runlock-write-locked-rwmutex": syncRUnlockOfWriteLockedRWMutex()
+case "sync-unlock-unlocked-rwmutex": syncUnlockOfUnlockedRWMutex()
+case "sync-negative-waitgroup": syncNegativeWaitGroupCounter()
+case "sync-semaphore-oversized": syncSemaphoreOversizedAcquire()
+case "sync-semaphore-over-release": syncSemaphoreOverRelease()
+case "sync-group-setlimit-active": syncGroupSetLimitWhileActive()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

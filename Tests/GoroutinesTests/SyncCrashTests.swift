@@ -1,0 +1,56 @@
+// Misuse of the sync primitives, run in child processes: the exact fatal
+// text, Go's exit status 2, and the preconditions of Semaphore and Group.
+
+import Testing
+
+@testable import Goroutines
+
+extension SyncTests {
+    @Suite struct CrashTests {
+        /// Go's fatal errors: exactly one line on stderr, exit status 2.
+        @Test(arguments: [
+            ("sync-unlock-unlocked-mutex", "fatal error: sync: unlock of unlocked mutex"),
+            ("sync-double-unlock-goroutine", "fatal error: sync: unlock of unlocked mutex"),
+            ("sync-runlock-unlocked-rwmutex", "fatal error: sync: RUnlock of unlocked RWMutex"),
+            (
+                "sync-runlock-write-locked-rwmutex",
+                "fatal error: sync: RUnlock of unlocked RWMutex"
+            ),
+            ("sync-unlock-unlocked-rwmutex", "fatal error: sync: Unlock of unlocked RWMutex"),
+        ])
+        func fatalMisuse(scenario: String, message: String) throws {
+            let crash = try SyncCrash.run(scenario)
+            #expect(!crash.signaled)
+            #expect(crash.status == 2)
+            #expect(crash.stderr == message + "\n")
+        }
+
+        @Test func negativeWaitGroupCounterPanics() throws {
+            let crash = try SyncCrash.run("sync-negative-waitgroup")
+            #expect(!crash.signaled)
+            #expect(crash.status == 2)
+            let lines = crash.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.first == "panic: sync: negative WaitGroup counter")
+            #expect(lines.count > 2 && lines[2].hasPrefix("goroutine "), "\(crash.stderr)")
+            #expect(!crash.stderr.contains("survived"))
+        }
+
+        /// Precondition failures trap, with their explanation in debug builds.
+        @Test(arguments: [
+            ("sync-semaphore-oversized", "semaphore: acquired 4 units from a semaphore of size 3"),
+            ("sync-semaphore-over-release", "semaphore: released more than held"),
+            (
+                "sync-group-setlimit-active",
+                "errgroup: modify limit while 1 goroutines in the group are still active"
+            ),
+        ])
+        func preconditionMisuse(scenario: String, message: String) throws {
+            let crash = try SyncCrash.run(scenario)
+            #expect(crash.signaled, "status \(crash.status), stderr: \(crash.stderr)")
+            #if DEBUG
+                // Release builds trap without printing the message.
+                #expect(crash.stderr.contains(message), "\(crash.stderr)")
+            #endif
+        }
+    }
+}
