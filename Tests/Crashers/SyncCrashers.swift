@@ -101,3 +101,23 @@ func syncGroupSetLimitWhileActive() {
         syncSurvived()
     }
 }
+
+/// Every goroutine waits on a lock that nobody will release: the runtime's
+/// deadlock detector must see through Mutex, RWMutex and Cond waits.
+func syncLockDeadlock() {
+    Runtime.main {
+        let mutex = Goroutines.Mutex()
+        let rw = RWMutex()
+        let cond = Cond(Goroutines.Mutex())
+        mutex.lock()
+        rw.rLock()
+        go { mutex.lock() }
+        go { rw.lock() }
+        go {
+            cond.locker.lock()
+            cond.wait()
+        }
+        mutex.lock()
+        syncSurvived()
+    }
+}

@@ -39,6 +39,7 @@ case "sync-negative-waitgroup": syncNegativeWaitGroupCounter()
 case "sync-semaphore-oversized": syncSemaphoreOversizedAcquire()
 case "sync-semaphore-over-release": syncSemaphoreOverRelease()
 case "sync-group-setlimit-active": syncGroupSetLimitWhileActive()
+case "sync-lock-deadlock": syncLockDeadlock()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

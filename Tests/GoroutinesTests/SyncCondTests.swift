@@ -6,8 +6,47 @@ import Testing
 
 @testable import Goroutines
 
+/// The example from Cond's documentation.
+private final class Mailbox: @unchecked Sendable {  // `letters` is guarded by `mutex`
+    private let mutex = Goroutines.Mutex()
+    private let arrived: Cond
+    private var letters: [String] = []
+
+    init() { arrived = Cond(mutex) }
+
+    func post(_ letter: String) {
+        mutex.withLock { letters.append(letter) }
+        arrived.signal()
+    }
+
+    func take() -> String {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while letters.isEmpty { arrived.wait() }
+        return letters.removeFirst()
+    }
+}
+
 extension SyncTests {
     @Suite struct CondTests {
+        /// The documented mailbox: takers park until letters arrive, and every
+        /// letter is taken exactly once.
+        @Test func documentedMailboxWorks() {
+            SyncTest.forEachProcs { procs in
+                let mailbox = Mailbox()
+                let taken = SyncTest.EventLog<String>()
+                let finished = SyncTest.goroutines(6) { index in
+                    if index < 3 {
+                        for _ in 0..<100 { taken.append(mailbox.take()) }
+                    } else {
+                        for i in 0..<100 { mailbox.post("\(index)-\(i)") }
+                    }
+                }
+                #expect(finished, "procs \(procs): hung")
+                #expect(Set(taken.events).count == 300)
+            }
+        }
+
         typealias Guarded = SyncTest.Guarded
 
         /// A bounded queue of one slot built from a mutex and a cond: a

@@ -35,6 +35,18 @@ extension SyncTests {
             #expect(!crash.stderr.contains("survived"))
         }
 
+        /// Goroutines parked on locks count as asleep: Go's deadlock message,
+        /// then a dump that shows what each one waits for.
+        @Test func deadlockOnLocksIsDetected() throws {
+            let crash = try SyncCrash.run("sync-lock-deadlock")
+            #expect(!crash.signaled)
+            #expect(crash.status == 2)
+            #expect(crash.stderr.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n"))
+            for reason in ["sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.Cond.Wait"] {
+                #expect(crash.stderr.contains("[\(reason)]"), "\(crash.stderr)")
+            }
+        }
+
         /// Precondition failures trap, with their explanation in debug builds.
         @Test(arguments: [
             ("sync-semaphore-oversized", "semaphore: acquired 4 units from a semaphore of size 3"),

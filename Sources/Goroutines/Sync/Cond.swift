@@ -19,16 +19,25 @@ import Synchronization
 /// `broadcast` when it may have changed.
 ///
 /// ```swift
-/// let mutex = Goroutines.Mutex()
-/// let cond = Cond(mutex)
-/// var ready = false  // guarded by mutex
-/// go {
-///     mutex.withLock { ready = true }
-///     cond.broadcast()
+/// final class Mailbox: @unchecked Sendable {  // `letters` is guarded by `mutex`
+///     private let mutex = Goroutines.Mutex()
+///     private let arrived: Cond
+///     private var letters: [String] = []
+///
+///     init() { arrived = Cond(mutex) }
+///
+///     func post(_ letter: String) {
+///         mutex.withLock { letters.append(letter) }
+///         arrived.signal()
+///     }
+///
+///     func take() -> String {
+///         mutex.lock()
+///         defer { mutex.unlock() }
+///         while letters.isEmpty { arrived.wait() }
+///         return letters.removeFirst()
+///     }
 /// }
-/// mutex.lock()
-/// while !ready { cond.wait() }
-/// mutex.unlock()
 /// ```
 public final class Cond: @unchecked Sendable {
     // @unchecked: the ticket counters and `waiters` are guarded by `lock`.
