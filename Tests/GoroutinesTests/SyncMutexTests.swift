@@ -128,6 +128,40 @@ extension SyncTests {
             mutex.unlock()
         }
 
+        /// Spinning is allowed only to a goroutine, for a few rounds, with
+        /// more than one processor and another one running; never on a plain
+        /// thread or with GOMAXPROCS 1.
+        @Test func spinsOnlyWhenAnotherProcessorRuns() {
+            #expect(!Goroutines.Mutex.canSpin(0), "a plain thread never spins")
+            let old = Runtime.setMaxProcs(1)
+            defer { Runtime.setMaxProcs(old) }
+            let singleProcessor = Atomic<Bool>(true)
+            SyncTest.inGoroutine {
+                singleProcessor.store(Goroutines.Mutex.canSpin(0), ordering: .relaxed)
+            }
+            #expect(singleProcessor.load(ordering: .relaxed) == false)
+
+            Runtime.setMaxProcs(4)
+            let stop = Atomic<Bool>(false)
+            let spun = Atomic<Bool>(false)
+            let lastRoundRefused = Atomic<Bool>(false)
+            let finished = SyncTest.goroutines(2) { index in
+                if index == 0 {
+                    // Keep a second processor busy, standing in for a holder.
+                    while !stop.load(ordering: .relaxed) { Runtime.preemptionPoint() }
+                    return
+                }
+                let seen = SyncTest.eventually { Goroutines.Mutex.canSpin(0) }
+                spun.store(seen, ordering: .relaxed)
+                let limit = Goroutines.Mutex.spinRounds
+                lastRoundRefused.store(!Goroutines.Mutex.canSpin(limit), ordering: .relaxed)
+                stop.store(true, ordering: .relaxed)
+            }
+            #expect(finished)
+            #expect(spun.load(ordering: .relaxed) == true)
+            #expect(lastRoundRefused.load(ordering: .relaxed) == true)
+        }
+
         /// A hog holds the mutex for 2 ms at a time and relocks at once, while
         /// three goroutines lock and unlock it in a loop. A waiter that has
         /// waited more than 1 ms and then sees the mutex retaken switches it
