@@ -135,8 +135,7 @@ enum Catalog {
             defaultN: million, quick: quickN, fixedProcs: nil,
             metrics: [Metric(key: "ns_per_op", unit: "ns/lock")],
             checksum: { .exactly($0) },
-            ours: nil, oursPending: "pending: the package has no Goroutines.Mutex yet",
-            swift: SwiftChannels.mutex),
+            ours: OursChannels.mutex, oursPending: nil, swift: SwiftChannels.mutex),
     ]
 
     static let handoffMetrics = [

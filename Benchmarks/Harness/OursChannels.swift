@@ -1,7 +1,8 @@
 // This package's side of the channel and lock benchmarks: chan-spsc,
-// chan-mpmc, select4 and mutex, mirroring Benchmarks/go/chans.go. Producers
-// wait on a start gate (a channel that is closed when the clock starts), so
-// spawning them stays outside the timed region.
+// chan-mpmc and mutex (select4 is in OursSelect), mirroring
+// Benchmarks/go/chans.go. Workers wait on a start gate (a channel that is
+// closed when the clock starts), so spawning them stays outside the timed
+// region.
 
 import Goroutines
 import Synchronization
@@ -75,4 +76,47 @@ enum OursChannels {
         report.set("ns_per_op", Double(elapsed) / Double(n))
         return report
     }
+
+    /// Eight goroutines share n lock/increment/unlock steps on one
+    /// goroutine-aware mutex; the main goroutine waits for all of them.
+    static func mutex(_ params: BenchParams) -> BenchReport {
+        let workers = 8
+        let n = params.n(or: 1_000_000)
+        let counter = GuardedCounter()
+        let gate = Channel<Int>()
+        let done = WaitGroup()
+        done.add(workers)
+        for w in 0..<workers {
+            let ops = splitSize(n, parts: workers, index: w)
+            go {
+                _ = gate.receive()
+                for _ in 0..<ops { counter.increment() }
+                done.done()
+            }
+        }
+
+        let start = nowNanos()
+        gate.close()
+        done.wait()
+        let elapsed = nowNanos() - start
+
+        var report = BenchReport()
+        report.setResult(counter.current, expected: n, what: "counter")
+        report.set("ns_per_op", Double(elapsed) / Double(n))
+        return report
+    }
+}
+
+/// An integer behind this package's Mutex, shared by goroutines.
+final class GuardedCounter: @unchecked Sendable {  // value is only touched under mutex
+    private let mutex = Goroutines.Mutex()
+    private var value = 0
+
+    func increment() {
+        mutex.lock()
+        value += 1
+        mutex.unlock()
+    }
+
+    var current: Int { mutex.withLock { value } }
 }

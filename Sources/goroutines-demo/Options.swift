@@ -65,7 +65,8 @@ enum CommandLineParser {
           --mib N          file size in MiB for the 8-MiB writers (default 8; 128 is
                            the seed's size)
           --seconds S      how long each write experiment runs (default 3)
-          --dir PATH       where the temporary directory goes (default $TMPDIR or /tmp)
+          --dir PATH       where the temporary directory goes (default $TMPDIR, else
+                           /dev/shm for quick-writes and /tmp for the others)
           --limit N        thread-limit: the thread limit (default 10)
           --child          thread-limit: run as the child that exceeds the limit
           -h, --help       show this text

@@ -37,6 +37,21 @@ enum WriteExperiments {
     /// The payload of quick-writes.
     static let quickBytes = 16
 
+    /// Where `experiment` makes its directory when `--dir` is not given.
+    /// quick-writes is about calls that return at once, so it prefers a
+    /// memory file system (`/dev/shm`): on a disk file system a rewritten
+    /// tiny file can wait on writeback, which is a blocking call, not a quick
+    /// one. `$TMPDIR`, when set, wins.
+    static func defaultParent(_ experiment: Experiment) -> String {
+        let memory = "/dev/shm"
+        if experiment == .quickWrites, getenv("TMPDIR") == nil,
+            access(memory, W_OK) == 0, Scratch.fileSystemName(at: memory) == "tmpfs"
+        {
+            return memory
+        }
+        return File.temporaryDirectory
+    }
+
     /// Bytes written per file by `experiment`.
     static func fileSize(_ experiment: Experiment, _ options: Options) -> Int {
         experiment == .quickWrites ? quickBytes : options.mib << 20
@@ -59,7 +74,7 @@ enum WriteExperiments {
         let writers = options.goroutines ?? defaultGoroutines
         let procs = options.gomaxprocs ?? defaultMaxProcs
         let size = fileSize(experiment, options)
-        let parent = options.dir ?? File.temporaryDirectory
+        let parent = options.dir ?? defaultParent(experiment)
         Runtime.setMaxProcs(procs)
 
         let (needed, reason) = roomNeeded(experiment, options)
@@ -79,8 +94,10 @@ enum WriteExperiments {
         let fileSystem = Scratch.fileSystemName(at: directory)
         Console.say("  files go to \(directory)" + (fileSystem.map { " (\($0))" } ?? ""))
         if experiment == .quickWrites, fileSystem != "tmpfs" {
-            Console.say("  note: on a disk file system, reopening a file with O_TRUNC may wait for")
-            Console.say("  the writeback of its last contents; those calls then block for real")
+            Console.say("  note: on a disk file system, rewriting a file with O_TRUNC may wait for")
+            Console.say("  the writeback of its last contents (ext4 flushes a truncated file on")
+            Console.say("  close); those calls then block for real and Go shows one thread per")
+            Console.say("  writer too")
         }
         let write = writer(experiment, size: size)
         let tally = WriteTally()

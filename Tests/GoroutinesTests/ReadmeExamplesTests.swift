@@ -66,9 +66,12 @@ struct ReadmeExamplesTests {
             .deletingLastPathComponent()
         let readme = try String(
             contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let source = try String(contentsOf: here, encoding: .utf8)
-        let sourceLines = source.split(separator: "\n").map {
-            $0.trimmingCharacters(in: .whitespaces)
+        // The examples live in this file and, for the sync ones, in its sibling.
+        let sibling = here.deletingLastPathComponent()
+            .appendingPathComponent("SyncReadmeSnippetsTests.swift")
+        let sources = try [here, sibling].map { try String(contentsOf: $0, encoding: .utf8) }
+        let sourceFiles = sources.map { source in
+            source.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
             $0.components(separatedBy: "```")[0]
@@ -78,10 +81,12 @@ struct ReadmeExamplesTests {
             let lines = block.split(separator: "\n").map {
                 $0.trimmingCharacters(in: .whitespaces)
             }.filter { !$0.isEmpty && $0 != "import Goroutines" }
-            // The block must appear as consecutive lines somewhere in this file.
-            let found = sourceLines.indices.contains { start in
-                start + lines.count <= sourceLines.count
-                    && Array(sourceLines[start..<start + lines.count]) == lines
+            // The block must appear as consecutive lines in one of the files.
+            let found = sourceFiles.contains { sourceLines in
+                sourceLines.indices.contains { start in
+                    start + lines.count <= sourceLines.count
+                        && Array(sourceLines[start..<start + lines.count]) == lines
+                }
             }
             #expect(found, "README example not compiled here:\n\(block)")
         }
