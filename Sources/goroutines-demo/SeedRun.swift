@@ -56,7 +56,12 @@ enum SeedRun {
     static func childArguments(
         _ experiment: Experiment, _ options: Options, directory: String, summary: String
     ) -> [String] {
-        var arguments = [experiment.rawValue, "--dir", directory, "--summary-file", summary]
+        var arguments = [experiment.rawValue, "--summary-file", summary]
+        // quick-writes picks its own default place (a memory file system)
+        // unless the user named one; it cleans up after itself either way.
+        if experiment != .quickWrites || options.dir != nil {
+            arguments += ["--dir", directory]
+        }
         if let goroutines = options.goroutines { arguments += ["--goroutines", "\(goroutines)"] }
         if let procs = options.gomaxprocs { arguments += ["--gomaxprocs", "\(procs)"] }
         arguments += ["--mib", "\(options.mib)", "--seconds", "\(options.seconds)"]
