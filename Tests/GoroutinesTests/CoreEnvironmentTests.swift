@@ -85,15 +85,22 @@ extension RuntimeCoreTests {
                 \ blocked=(true|false)\ lockedg=-?\d+\ tid=\d+$
                 /#
             var blocks: [(procs: Int, pLines: [Int], mLines: Int)] = []
+            // Per block: which machine each P names, and which P each M names.
+            var pOwners: [[Int: Int]] = []
+            var mProcessors: [[Int: Int]] = []
             for line in result.stderr.split(separator: "\n") {
                 if let match = line.wholeMatch(of: summary) {
                     blocks.append((Int(match.1)!, [], 0))
+                    pOwners.append([:])
+                    mProcessors.append([:])
                 } else if let match = line.wholeMatch(of: processor) {
                     try #require(!blocks.isEmpty, "P line before any SCHED line")
                     blocks[blocks.count - 1].pLines.append(Int(match.1)!)
-                } else if line.wholeMatch(of: machine) != nil {
+                    pOwners[pOwners.count - 1][Int(match.1)!] = Int(match.2)!
+                } else if let match = line.wholeMatch(of: machine) {
                     try #require(!blocks.isEmpty, "M line before any SCHED line")
                     blocks[blocks.count - 1].mLines += 1
+                    mProcessors[mProcessors.count - 1][Int(match.1)!] = Int(match.2)!
                 } else {
                     Issue.record("unexpected line: \(line)")
                 }
@@ -102,6 +109,12 @@ extension RuntimeCoreTests {
             for block in blocks {
                 #expect(block.pLines == Array(0..<block.procs), "\(result)")
                 #expect(block.mLines >= 1, "\(result)")
+            }
+            // The two views agree: an M that names a P is the M that P names.
+            for (owners, processors) in zip(pOwners, mProcessors) {
+                for (m, p) in processors where p >= 0 {
+                    #expect(owners[p] == m, "M\(m) says p=\(p): \(result)")
+                }
             }
         }
     }

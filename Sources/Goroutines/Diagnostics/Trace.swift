@@ -37,18 +37,30 @@ enum Trace {
             + "runqueue=\(sched.globalCount.load(ordering: .relaxed)) "
             + "[\(queues.joined(separator: " "))]\n"
         if GODebug.shared.scheddetail {
+            // Who holds which P comes from each P's ownership word, the one
+            // source of truth: a machine's own `processor` field can lag
+            // after sysmon retakes its P. As in Go, a P whose goroutine is
+            // in a blocking region belongs to no machine.
+            var held: [Int: Int] = [:]
             for i in 0..<procs {
                 guard let p = sched.processors[i] else { continue }
-                let owner = p.ownership.load(ordering: .relaxed) >> 8
+                let word = p.ownership.load(ordering: .relaxed)
+                let state = PState(rawValue: word & 0xFF) ?? .idle
+                let owner = Int(word >> 8)
+                let running = state == .user || state == .runtime
+                if running && owner != 0 { held[owner] = i }
                 line +=
-                    "  P\(i): status=\(p.state) schedtick=\(p.scheduleTick.load(ordering: .relaxed)) "
+                    "  P\(i): status=\(p.state) "
+                    + "schedtick=\(p.scheduleTick.load(ordering: .relaxed)) "
                     + "syscalltick=\(p.blockingTick.load(ordering: .relaxed)) "
-                    + "m=\(owner == 0 ? -1 : Int(owner)) runqsize=\(p.queueLength)\n"
+                    + "m=\(running && owner != 0 ? owner : -1) runqsize=\(p.queueLength)\n"
             }
             for m in sched.machineSnapshot() {
                 line +=
-                    "  M\(m.id): p=\(m.processor?.id ?? -1) curg=\(m.runningID.load(ordering: .relaxed)) "
-                    + "spinning=\(m.spinning) blocked=\(m.inBlockingRegion.load(ordering: .relaxed)) "
+                    "  M\(m.id): p=\(held[Int(m.id)] ?? -1) "
+                    + "curg=\(m.runningID.load(ordering: .relaxed)) "
+                    + "spinning=\(m.spinning) "
+                    + "blocked=\(m.inBlockingRegion.load(ordering: .relaxed)) "
                     + "lockedg=\(m.lockedGoroutine?.id ?? -1) tid=\(m.tid)\n"
             }
         }

@@ -60,7 +60,8 @@ public enum Runtime {
     public static func setMaxProcs(_ n: Int) -> Int {
         precondition(
             n >= 1 && n <= Scheduler.maxProcessors,
-            "Runtime.setMaxProcs: \(n) is out of range; GOMAXPROCS must be 1...\(Scheduler.maxProcessors)"
+            "Runtime.setMaxProcs: \(n) is out of range; "
+                + "GOMAXPROCS must be 1...\(Scheduler.maxProcessors)"
         )
         return Scheduler.shared.setMaxProcs(n)
     }
