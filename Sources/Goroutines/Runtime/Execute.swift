@@ -12,7 +12,7 @@ import Synchronization
 func runMachine(_ m: Machine) {
     let sched = Scheduler.shared
     while true {
-        if let locked = m.lockedGoroutine {
+        if !m.lockedGoroutineRef.isNil, let locked = m.lockedGoroutine {
             // A wired machine runs only its goroutine: wait until it is
             // handed back together with a P.
             if let p = m.processor {
@@ -25,7 +25,7 @@ func runMachine(_ m: Machine) {
         }
         guard let (g, inheritTime) = sched.findRunnable(m) else { return }
         sched.stopSpinning(m)
-        if let owner = g.lockedMachine, owner !== m {
+        if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
             // Hand our P to the goroutine's own thread and sleep.
             let p = m.processor!
             m.processor = nil
@@ -55,7 +55,10 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     while true {
         let p = m.processor!
         if !inherit {
-            p.scheduleTick.add(1, ordering: .relaxed)
+            // Only the P's owner writes the tick (schedtrace reads it), so a
+            // load and a store do; a read-modify-write would lock the bus.
+            p.scheduleTick.store(
+                p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
             p.sliceStart.store(coarseNanos(), ordering: .relaxed)
         }
         g.status.store(GStatus.running.rawValue, ordering: .relaxed)

@@ -84,12 +84,20 @@ final class Goroutine: @unchecked Sendable {
 
     /// The machine running this goroutine, while it runs.
     @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
+    @exclusivity(unchecked) var lockedMachineRef = Unretained<Machine>(nil)
     /// Set while the goroutine is wired to a thread by lockOSThread.
-    @exclusivity(unchecked) unowned(unsafe) var lockedMachine: Machine?
+    var lockedMachine: Machine? {
+        @inline(__always) get { lockedMachineRef.object }
+        @inline(__always) set { lockedMachineRef = Unretained(newValue) }
+    }
     @exclusivity(unchecked) var lockCount = 0
 
     /// Intrusive link for the global run queue and free lists.
-    @exclusivity(unchecked) unowned(unsafe) var next: Goroutine?
+    @exclusivity(unchecked) var nextRef = Unretained<Goroutine>(nil)
+    var next: Goroutine? {
+        @inline(__always) get { nextRef.object }
+        @inline(__always) set { nextRef = Unretained(newValue) }
+    }
 
     /// Set by sysmon when the goroutine has run too long; honoured at the
     /// next runtime entry.

@@ -37,8 +37,18 @@ final class Machine: @unchecked Sendable {
     /// g0's saved stack pointer. Raw memory, never an inout property access.
     let g0Slot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
 
-    @exclusivity(unchecked) unowned(unsafe) var current: Goroutine?
-    @exclusivity(unchecked) unowned(unsafe) var processor: Processor?
+    @exclusivity(unchecked) var currentRef = Unretained<Goroutine>(nil)
+    @exclusivity(unchecked) var processorRef = Unretained<Processor>(nil)
+    /// The goroutine running on this machine, if any.
+    var current: Goroutine? {
+        @inline(__always) get { currentRef.object }
+        @inline(__always) set { currentRef = Unretained(newValue) }
+    }
+    /// The P this machine holds, if any.
+    var processor: Processor? {
+        @inline(__always) get { processorRef.object }
+        @inline(__always) set { processorRef = Unretained(newValue) }
+    }
     /// The P a waker hands over with `note.wake()`.
     @exclusivity(unchecked) unowned(unsafe) var nextProcessor: Processor?
     @exclusivity(unchecked) var spinning = false
@@ -48,8 +58,12 @@ final class Machine: @unchecked Sendable {
     /// A waker sets this to make the machine spin for work when it wakes.
     @exclusivity(unchecked) var wakeSpinning = false
     let note = Note()
+    @exclusivity(unchecked) var lockedGoroutineRef = Unretained<Goroutine>(nil)
     /// The goroutine wired to this thread by lockOSThread.
-    @exclusivity(unchecked) unowned(unsafe) var lockedGoroutine: Goroutine?
+    var lockedGoroutine: Goroutine? {
+        @inline(__always) get { lockedGoroutineRef.object }
+        @inline(__always) set { lockedGoroutineRef = Unretained(newValue) }
+    }
     @exclusivity(unchecked) var tid: Int32 = 0
     @exclusivity(unchecked) var request: Request = .none
     let isMainThread: Bool

@@ -44,9 +44,10 @@ final class Scheduler: @unchecked Sendable {
 
     let lock = RawLock()
 
-    // Global run queue; guarded by lock. `globalCount` is also read without it.
-    @exclusivity(unchecked) private unowned(unsafe) var globalHead: Goroutine?
-    @exclusivity(unchecked) private unowned(unsafe) var globalTail: Goroutine?
+    // Global run queue; guarded by lock. `globalCount` is written only under
+    // lock, and also read without it.
+    @exclusivity(unchecked) private var globalHead = Unretained<Goroutine>(nil)
+    @exclusivity(unchecked) private var globalTail = Unretained<Goroutine>(nil)
     let globalCount = Atomic<Int>(0)
 
     /// Every P ever made, by id; slots below `processorCount` are set.
@@ -101,10 +102,16 @@ final class Scheduler: @unchecked Sendable {
     // MARK: Global run queue (callers hold lock unless noted)
 
     private func globalPutLocked(_ g: Goroutine) {
-        g.next = nil
-        if let tail = globalTail { tail.next = g } else { globalHead = g }
-        globalTail = g
-        globalCount.add(1, ordering: .relaxed)
+        let link = Unretained(g)
+        g.nextRef = Unretained(nil)
+        if globalTail.isNil {
+            globalHead = link
+        } else {
+            globalTail.with { $0.nextRef = link }
+        }
+        globalTail = link
+        // Written only under lock, so a load and a store suffice.
+        globalCount.store(globalCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
     }
 
     /// Queues `g` globally. Takes the lock.
@@ -130,19 +137,21 @@ final class Scheduler: @unchecked Sendable {
         let procs = max(1, maxProcs.load(ordering: .relaxed))
         var n = min(count, count / procs + 1, Int(Processor.ringSize) / 2)
         if limit > 0 { n = min(n, limit) }
-        let first = globalHead!
-        globalHead = first.next
+        let first = globalHead
+        globalHead = first.with { $0.nextRef }!
         n -= 1
         var taken = 1
-        while n > 0, let g = globalHead {
-            globalHead = g.next
-            p.put(g, next: false)
+        while n > 0, !globalHead.isNil {
+            globalHead.with { g in
+                globalHead = g.nextRef
+                p.put(g, next: false)
+            }
             n -= 1
             taken += 1
         }
-        if globalHead == nil { globalTail = nil }
-        globalCount.subtract(taken, ordering: .relaxed)
-        return first
+        if globalHead.isNil { globalTail = Unretained(nil) }
+        globalCount.store(count - taken, ordering: .relaxed)
+        return first.object
     }
 
     // MARK: Idle lists (callers hold lock)
@@ -382,7 +391,7 @@ final class Scheduler: @unchecked Sendable {
     func findRunnable(_ m: Machine) -> (Goroutine, inheritTime: Bool)? {
         var stealBatch: [UInt] = []
         while true {
-            if m.processor == nil {
+            if m.processorRef.isNil {
                 if acquireIdle(m) { continue }
                 if stop(m) == .exit { return nil }
                 continue
