@@ -17,6 +17,7 @@
 // before it runs goroutine code again.
 
 import CGoroutines
+import Glibc
 import Synchronization
 
 enum PState: UInt64 {
@@ -191,12 +192,10 @@ final class Processor: @unchecked Sendable {
                         // parking and is about to run it: give it a few
                         // microseconds, or the pair it belongs to gets split
                         // across threads and every hand-off becomes a wake-up.
-                        let deadline = monotonicNanos() + 3_000
-                        while runnext.load(ordering: .relaxed) == next,
-                            monotonicNanos() < deadline
-                        {
-                            spinPause()
-                        }
+                        // Sleep rather than poll: polling keeps pulling the
+                        // cache line that the owner writes on every hand-off.
+                        var pause = timespec(tv_sec: 0, tv_nsec: 3_000)
+                        nanosleep(&pause, nil)
                         next = runnext.load(ordering: .acquiring)
                     }
                     if next != 0,
