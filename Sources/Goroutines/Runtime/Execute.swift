@@ -53,7 +53,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
-        let p = m.processor!
+        unowned(unsafe) let p = m.processor!
         if !inherit {
             // Only the P's owner writes the tick (schedtrace reads it), so a
             // load and a store do; a read-modify-write would lock the bus.
@@ -87,17 +87,17 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         }
 
         // Keep the P only if sysmon did not take it while the goroutine ran.
-        var held: Processor? = nil
-        if let current = m.processor {
+        var held = false
+        if !m.processorRef.isNil {
             let expected = Processor.word(m.id, .user)
             let desired = Processor.word(m.id, .runtime)
-            if current.ownership.compareExchange(
-                expected: expected, desired: desired, ordering: .acquiringAndReleasing
-            ).exchanged {
-                held = current
-            } else {
-                m.processor = nil
-            }
+            held =
+                m.processorRef.with {
+                    $0.ownership.compareExchange(
+                        expected: expected, desired: desired, ordering: .acquiringAndReleasing
+                    ).exchanged
+                } == true
+            if !held { m.processor = nil }
         }
 
         let request = m.request
@@ -107,7 +107,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
             g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
             if let commit, !commit(context) {
                 g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
-                if held != nil {
+                if held {
                     inherit = true
                     continue
                 }
@@ -116,9 +116,9 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         case .yield, .requeue:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
             sched.globalPut(g)
-            if held == nil { sched.wakeIfIdle() }
+            if !held { sched.wakeIfIdle() }
         case .exit:
-            return finish(m, g, held)
+            return finish(m, g, held ? m.processor : nil)
         case .none:
             fatal(
                 "runtime: goroutine \(g.id) switched to the scheduler without a request",
@@ -138,7 +138,11 @@ private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome
     g.lockCount = 0
     g.machine = nil
     g.waitReason = .none
-    sched.liveGoroutines.subtract(1, ordering: .relaxed)
+    if let p {
+        p.countFinished()
+    } else {
+        sched.liveGoroutines.subtract(1, ordering: .relaxed)
+    }
     sched.putFreeGoroutine(g, p)
     if wired {
         m.lockedGoroutine = nil

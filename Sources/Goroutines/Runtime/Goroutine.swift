@@ -153,28 +153,46 @@ final class Goroutine: @unchecked Sendable {
 /// An intrusive LIFO of goroutine records linked through `next`: free lists
 /// cost no allocation. A record is on at most one list or queue at a time.
 struct GoroutineList {
-    private(set) unowned(unsafe) var head: Goroutine?
+    private var first = Unretained<Goroutine>(nil)
     private(set) var count = 0
 
+    var head: Goroutine? { first.object }
+
     mutating func push(_ g: Goroutine) {
-        g.next = head
-        head = g
+        g.nextRef = first
+        first = Unretained(g)
         count += 1
     }
 
     mutating func pop() -> Goroutine? {
-        guard let g = head else { return nil }
-        head = g.next
-        g.next = nil
+        guard let g = popLink() else { return nil }
+        return g.object
+    }
+
+    /// Unlinks the front record without counting a reference to it.
+    private mutating func popLink() -> Unretained<Goroutine>? {
+        if first.isNil { return nil }
+        let link = first
+        link.with { g in
+            first = g.nextRef
+            g.nextRef = Unretained(nil)
+        }
         count -= 1
-        return g
+        return link
+    }
+
+    private mutating func pushLink(_ link: Unretained<Goroutine>) {
+        let previous = first
+        link.with { $0.nextRef = previous }
+        first = link
+        count += 1
     }
 
     /// Moves up to `n` records from the front of `other` to this list.
     mutating func take(_ n: Int, from other: inout GoroutineList) {
         for _ in 0..<n {
-            guard let g = other.pop() else { return }
-            push(g)
+            guard let link = other.popLink() else { return }
+            pushLink(link)
         }
     }
 
@@ -189,9 +207,9 @@ struct GoroutineList {
         }
         var cursor = head!
         for _ in 1..<keep { cursor = cursor.next! }
-        rest.head = cursor.next
+        rest.first = cursor.nextRef
         rest.count = count - keep
-        cursor.next = nil
+        cursor.nextRef = Unretained(nil)
         count = keep
         return rest
     }

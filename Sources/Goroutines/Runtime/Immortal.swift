@@ -60,14 +60,17 @@ struct Unretained<Object: AnyObject> {
         bits = object.map { Unmanaged.passUnretained($0).toOpaque() }
     }
 
-    @inline(__always)
-    var isNil: Bool { bits == nil }
+    var isNil: Bool {
+        @inline(__always) get { bits == nil }
+    }
 
     /// The object as an ordinary (counted) reference.
-    @inline(__always)
     var object: Object? {
-        // safety: the bits came from a live immortal record.
-        bits.map { Unmanaged<Object>.fromOpaque($0).takeUnretainedValue() }
+        @inline(__always) get {
+            guard let bits else { return nil }
+            // safety: the bits came from a live immortal record.
+            return Unmanaged<Object>.fromOpaque(bits).takeUnretainedValue()
+        }
     }
 
     /// Runs `body` on the object without counting a reference to it.

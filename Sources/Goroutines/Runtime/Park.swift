@@ -59,7 +59,9 @@ func currentWaiter() -> Goroutine {
     if let raw = gr_tls_machine() {
         // safety: see Machine.current.
         unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
-        if let g = m.current, !m.inBlockingRegion.load(ordering: .relaxed) { return g }
+        if !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) {
+            return m.current!
+        }
     }
     return externalWaiter()
 }
@@ -86,22 +88,23 @@ func enterRuntime() -> Processor? {
     guard let raw = gr_tls_machine() else { return nil }
     // safety: see Machine.current.
     unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
-    guard m.current != nil, !m.inBlockingRegion.load(ordering: .relaxed) else { return nil }
-    if let p = m.processor,
+    guard !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) else { return nil }
+    let id = m.id
+    let entered = m.processorRef.with { p in
         p.ownership.compareExchange(
-            expected: Processor.word(m.id, .user), desired: Processor.word(m.id, .runtime),
+            expected: Processor.word(id, .user), desired: Processor.word(id, .runtime),
             ordering: .acquiringAndReleasing
         ).exchanged
-    {
-        return p
     }
+    if entered == true { return m.processor }
     return reacquireProcessor()
 }
 
 @inline(__always)
 func exitRuntime(_ p: Processor) {
     // releasing: our queue updates are published before sysmon may take the P.
-    p.ownership.store(Processor.word(p.machine!.id, .user), ordering: .releasing)
+    let id = p.machineRef.with { $0.id }!
+    p.ownership.store(Processor.word(id, .user), ordering: .releasing)
 }
 
 /// The caller's P was taken while it ran (sysmon saw it blocked). Take an
@@ -136,20 +139,24 @@ func spawn(
     let parent = currentGoroutineID()
     if let target {
         let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
-        prepare(g, body: body)
+        prepare(g, body: body, target)
         g.createdFile = file
         g.createdLine = line
-        sched.liveGoroutines.add(1, ordering: .relaxed)
+        target.countStarted()
         target.put(g, next: true)
         return
     }
     let p = enterRuntime()
     let g = sched.takeFreeGoroutine(p) ?? newGoroutineRecord()
-    prepare(g, body: body)
+    prepare(g, body: body, p)
     g.createdFile = file
     g.createdLine = line
     g.parentID = parent
-    sched.liveGoroutines.add(1, ordering: .relaxed)
+    if let p {
+        p.countStarted()
+    } else {
+        sched.liveGoroutines.add(1, ordering: .relaxed)
+    }
     if let p {
         p.put(g, next: true)
         exitRuntime(p)
@@ -166,14 +173,17 @@ private func newGoroutineRecord() -> Goroutine {
     return g
 }
 
-private func prepare(_ g: Goroutine, body: @escaping @Sendable () -> Void) {
+/// Readies `g`'s record to run `body`. `p` is a P the caller holds, if any.
+private func prepare(
+    _ g: Goroutine, body: @escaping @Sendable () -> Void, _ p: Processor?
+) {
     let size = StackAllocator.shared.stackSize
     if let stack = g.stack, stack.size != size {
         StackAllocator.unmap(stack)
         g.stack = nil
     }
     if g.stack == nil { g.stack = StackAllocator.shared.allocate() }
-    g.id = Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
+    g.id = p?.takeGoroutineID() ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
     g.body = body
     g.contextSlot.pointee = gr_prepare_stack(g.stack!.top, goroutineEntry)
     g.slots[1] = nil
@@ -249,13 +259,22 @@ let unlockCommit: ParkCommit = { context in
 
 /// Puts the running goroutine at the back of the global queue.
 func yieldGoroutine() {
-    guard let (g, m) = currentGoroutineAndMachine() else {
+    guard let raw = gr_tls_machine() else {
         sched_yield()
         return
     }
-    g.preemptRequested.store(false, ordering: .relaxed)
-    m.request = .yield
-    _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    // safety: see Machine.current. Nothing here touches `m` after the
+    // switch, which may resume the goroutine on another thread.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    if m.currentRef.isNil {
+        sched_yield()
+        return
+    }
+    m.currentRef.with { g in
+        g.preemptRequested.store(false, ordering: .relaxed)
+        m.request = .yield
+        _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    }
 }
 
 /// Yields if sysmon asked the running goroutine to.

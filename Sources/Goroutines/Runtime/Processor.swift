@@ -56,10 +56,25 @@ final class Processor: @unchecked Sendable {
     /// Next on the idle list; guarded by the scheduler lock.
     @exclusivity(unchecked) unowned(unsafe) var nextIdle: Processor?
     /// The owner, set on acquire; read only by the owner or under the lock.
-    @exclusivity(unchecked) unowned(unsafe) var machine: Machine?
+    var machine: Machine? {
+        @inline(__always) get { machineRef.object }
+        @inline(__always) set { machineRef = Unretained(newValue) }
+    }
+    @exclusivity(unchecked) var machineRef = Unretained<Machine>(nil)
 
     /// Free goroutine records, owner only.
     @exclusivity(unchecked) var freeGoroutines = GoroutineList()
+
+    /// Goroutines started and finished while this P was held. Only the owner
+    /// writes them (a load and a releasing store, no read-modify-write);
+    /// `Runtime.numGoroutine` sums them over every P, so spawning and exiting
+    /// touch no counter shared between cores.
+    let startedCount = Atomic<Int>(0)
+    let finishedCount = Atomic<Int>(0)
+    /// Goroutine ids reserved for this P, `idNext..<idEnd`; owner only. Ids
+    /// come from the global counter a batch at a time, as in Go.
+    @exclusivity(unchecked) var idNext: Int64 = 0
+    @exclusivity(unchecked) var idEnd: Int64 = 0
 
     // sysmon's memory of its last look at this P.
     @exclusivity(unchecked) var sysmonTick: UInt64 = 0
@@ -71,6 +86,30 @@ final class Processor: @unchecked Sendable {
         ring = .allocate(capacity: Int(Processor.ringSize))
         ring.initialize(repeating: 0, count: Int(Processor.ringSize))
         makeImmortal(self)
+    }
+
+    /// Counts a goroutine started on this P. Owner only.
+    @inline(__always)
+    func countStarted() {
+        startedCount.store(startedCount.load(ordering: .relaxed) + 1, ordering: .releasing)
+    }
+
+    /// Counts a goroutine finished on this P. Owner only.
+    @inline(__always)
+    func countFinished() {
+        finishedCount.store(finishedCount.load(ordering: .relaxed) + 1, ordering: .releasing)
+    }
+
+    /// A fresh goroutine id. Owner only.
+    @inline(__always)
+    func takeGoroutineID() -> Int64 {
+        if idNext == idEnd {
+            let batch: Int64 = 16
+            idNext = Registry.shared.nextID.add(batch, ordering: .relaxed).oldValue
+            idEnd = idNext + batch
+        }
+        defer { idNext += 1 }
+        return idNext
     }
 
     // MARK: Ownership

@@ -71,7 +71,7 @@ public enum Runtime {
 
     /// Goroutines that have started and not yet finished.
     public static var numGoroutine: Int {
-        Scheduler.shared.liveGoroutines.load(ordering: .relaxed)
+        Scheduler.shared.goroutineCount
     }
 
     /// The process's OS threads, counted from /proc/self/task.

@@ -73,8 +73,24 @@ final class Scheduler: @unchecked Sendable {
     /// Free records whose stacks' memory the scavenger gave back; guarded by
     /// lock. Used after `freeGoroutines`, so warm stacks are reused first.
     @exclusivity(unchecked) private var coldGoroutines = GoroutineList()
-    /// Goroutines spawned and not yet finished.
+    /// Goroutines started minus finished on a thread without a P; those
+    /// counted on Ps are in each P's `startedCount` and `finishedCount`.
     let liveGoroutines = Atomic<Int>(0)
+
+    /// Goroutines started and not yet finished. Exact when nothing spawns or
+    /// exits meanwhile; never below zero.
+    var goroutineCount: Int {
+        // Finished counts are read first (acquiring, paired with the owners'
+        // releasing stores): a goroutine whose exit is counted has had its
+        // start counted before, so a concurrent exit cannot make the sum
+        // fall below the truth by more than the spawns in flight.
+        let count = processorCount.load(ordering: .acquiring)
+        var finished = 0
+        for i in 0..<count { finished += processors[i]!.finishedCount.load(ordering: .acquiring) }
+        var started = 0
+        for i in 0..<count { started += processors[i]!.startedCount.load(ordering: .acquiring) }
+        return max(0, started - finished + liveGoroutines.load(ordering: .acquiring))
+    }
 
     let threadLimit = Atomic<Int>(10_000)
     /// How long a machine beyond GOMAXPROCS may idle before its thread exits.
@@ -396,7 +412,7 @@ final class Scheduler: @unchecked Sendable {
                 if stop(m) == .exit { return nil }
                 continue
             }
-            let p = m.processor!
+            unowned(unsafe) let p = m.processor!
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue
