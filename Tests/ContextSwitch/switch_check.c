@@ -13,9 +13,10 @@
 //    x86_64: (sp + 8) % 16 == 0, as after a call) even from a misaligned top,
 //    and gr_prepare_stack writes nothing at or above the top it was given;
 //  - floating-point values live across switches come out exact;
-//  - x86_64: MXCSR and the x87 control word are per context (each context
-//    runs in its own rounding mode), and a fresh context starts with the
-//    default control words whatever its starter's are;
+//  - the floating-point control state is per context: each context runs in
+//    its own rounding mode and finds it in force after every switch
+//    (x86_64: MXCSR and the x87 control word; arm64: FPCR), and a fresh
+//    context starts with the default control state whatever its starter's;
 //  - an unwinder walking a coroutine's stack stops cleanly at the trampoline;
 //  - an entry that returns traps in the trampoline (SIGILL on x86_64,
 //    SIGTRAP on arm64) instead of running off into memory.
@@ -130,9 +131,7 @@ struct coroutine {
   int index;
   double acc;        // floating-point state carried across switches
   uintptr_t tramp;   // trampoline address as gr_prepare_stack laid it out
-#if defined(__x86_64__)
   int mode;          // rounding mode this coroutine runs in
-#endif
 };
 static struct coroutine coros[NCO];
 
@@ -176,10 +175,19 @@ static void switch_checked(int self, int to, long round, long back_round) {
 
 // MARK: - Floating point
 
-#if defined(__x86_64__)
+// Each context runs in its own rounding mode, and must find it in force
+// after every switch: x86_64 keeps it in MXCSR and the x87 control word,
+// arm64 in FPCR.
 static const int modes[4] = {FE_UPWARD, FE_DOWNWARD, FE_TONEAREST, FE_TOWARDZERO};
 static const char *const mode_names[4] = {"upward", "downward", "to-nearest",
                                           "toward-zero"};
+
+// 1/3 in the live rounding mode (and on x86_64 also in x87 arithmetic).
+static volatile double one = 1.0, three = 3.0;
+static double third(void) { return one / three; }
+static double third_in[4];
+
+#if defined(__x86_64__)
 static const unsigned rc_bits[4] = {2, 1, 0, 3}; // RC field, same in both words
 
 static unsigned read_mxcsr(void) {
@@ -192,13 +200,8 @@ static unsigned read_x87cw(void) {
   __asm__ volatile("fnstcw %0" : "=m"(v));
   return v;
 }
-
-// 1/3 in the live rounding mode, in SSE and in x87 arithmetic.
-static volatile double one = 1.0, three = 3.0;
 static volatile long double lone = 1.0L, lthree = 3.0L;
-static double third_sse(void) { return one / three; }
 static long double third_x87(void) { return lone / lthree; }
-static double third_sse_in[4];
 static long double third_x87_in[4];
 
 static void check_control_words(int ctx, int mode, const char *when) {
@@ -207,8 +210,42 @@ static void check_control_words(int ctx, int mode, const char *when) {
   if (((mx >> 13) & 3) != rc_bits[mode] || ((cw >> 10) & 3) != rc_bits[mode])
     fail("x86_64: context %d %s: MXCSR %#x, x87 CW %#x, expected rounding %s",
          ctx, when, mx, cw, mode_names[mode]);
-  if (third_sse() != third_sse_in[mode] || third_x87() != third_x87_in[mode])
+  if (third() != third_in[mode] || third_x87() != third_x87_in[mode])
     fail("x86_64: context %d %s: 1/3 not rounded %s", ctx, when, mode_names[mode]);
+}
+
+// A fresh context starts from the default control words, whatever the
+// context that started it runs with.
+static void check_fresh_control_words(int ctx) {
+  if (read_mxcsr() != 0x1F80 || read_x87cw() != 0x037F)
+    fail("x86_64: coroutine %d started with MXCSR %#x, x87 CW %#x", ctx,
+         read_mxcsr(), read_x87cw());
+}
+#else
+static const unsigned rmode_bits[4] = {1, 2, 0, 3}; // FPCR.RMode, bits 22-23
+
+static uint64_t read_fpcr(void) {
+  uint64_t v;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(v));
+  return v;
+}
+
+static void check_control_words(int ctx, int mode, const char *when) {
+  uint64_t fpcr = read_fpcr();
+  n_ctl_checks++;
+  if (((fpcr >> 22) & 3) != rmode_bits[mode])
+    fail("arm64: context %d %s: FPCR %#llx, expected rounding %s", ctx, when,
+         (unsigned long long)fpcr, mode_names[mode]);
+  if (third() != third_in[mode])
+    fail("arm64: context %d %s: 1/3 not rounded %s", ctx, when, mode_names[mode]);
+}
+
+// A fresh context starts from the default FPCR (all zero: round to
+// nearest, no flush to zero, no traps), whatever its starter's is.
+static void check_fresh_control_words(int ctx) {
+  if (read_fpcr() != 0)
+    fail("arm64: coroutine %d started with FPCR %#llx", ctx,
+         (unsigned long long)read_fpcr());
 }
 #endif
 
@@ -264,14 +301,8 @@ void check_entry(void *arg) {
   if (!ENTRY_SP_OK(sp))
     fail("%s: coroutine %d entered with sp %#lx, not %s", ARCH, self,
          (unsigned long)sp, ENTRY_SP_RULE);
-#if defined(__x86_64__)
-  // A fresh context starts from the default control words, whatever the
-  // context that started it runs with.
-  if (read_mxcsr() != 0x1F80 || read_x87cw() != 0x037F)
-    fail("x86_64: coroutine %d started with MXCSR %#x, x87 CW %#x", self,
-         read_mxcsr(), read_x87cw());
+  check_fresh_control_words(self);
   fesetround(modes[co->mode]);
-#endif
   check_unwind(co);
 
   int next = self + 1; // NCO is main
@@ -284,9 +315,7 @@ void check_entry(void *arg) {
     if (acc != before)
       fail("%s: coroutine %d round %ld: live double changed across a switch",
            ARCH, self, round);
-#if defined(__x86_64__)
     check_control_words(self, co->mode, "after a switch");
-#endif
   }
   co->acc = acc;
   // Done: hand control on for good (nothing resumes this context again).
@@ -326,19 +355,23 @@ int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   printf("context switch check, %s\n", ARCH);
 
-#if defined(__x86_64__)
   for (int m = 0; m < 4; m++) {
     fesetround(modes[m]);
-    third_sse_in[m] = third_sse();
+    third_in[m] = third();
+#if defined(__x86_64__)
     third_x87_in[m] = third_x87();
+#endif
   }
-  if (third_sse_in[0] == third_sse_in[1] || third_x87_in[0] == third_x87_in[1])
-    fail("x86_64: rounding modes have no effect on 1/3; the mode check proves nothing");
+  if (third_in[0] == third_in[1])
+    fail("%s: rounding modes have no effect on 1/3; the check proves nothing", ARCH);
+#if defined(__x86_64__)
+  if (third_x87_in[0] == third_x87_in[1])
+    fail("x86_64: rounding modes have no effect on x87 1/3; the check proves nothing");
+#endif
   // Main runs toward zero; coroutines upward, downward, to nearest.
   for (int i = 0; i < NCO; i++) coros[i].mode = i;
   const int main_mode = 3;
   fesetround(modes[main_mode]);
-#endif
 
   for (int i = 0; i < NCO; i++) {
     stacks[i] = aligned_alloc(16, STACK_SIZE + 64);
@@ -368,9 +401,7 @@ int main(void) {
     n_fp_checks++;
     if (acc != before)
       fail("%s: main round %ld: live double changed across a switch", ARCH, round);
-#if defined(__x86_64__)
     check_control_words(NCO, main_mode, "after a round");
-#endif
   }
 
   // Each context carried its own accumulator through all rounds: compare
@@ -400,9 +431,7 @@ int main(void) {
         fail("%s: coroutine %d wrote at or above its stack top", ARCH, i);
   }
 
-#if defined(__x86_64__)
   fesetround(FE_TONEAREST);
-#endif
   check_entry_return();
 
   printf("  %d coroutines in a ring with main, %ld switches, %ld register "
