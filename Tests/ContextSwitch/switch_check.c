@@ -378,6 +378,9 @@ int main(void) {
     if (!stacks[i]) return 2;
     // A top that is not even 8-byte aligned; gr_prepare_stack aligns it.
     unsigned char *top = stacks[i] + STACK_SIZE - 8 * (i + 1) + 3;
+    // Junk below the top, as on a reused stack: gr_prepare_stack must lay
+    // out everything the first switch loads.
+    memset(stacks[i], 0x5A, (size_t)(((uintptr_t)top & ~(uintptr_t)15) - (uintptr_t)stacks[i]));
     // Junk from the aligned top upward: a walk that runs past the
     // trampoline reads it as a return address instead of a harmless zero.
     memset((void *)((uintptr_t)top & ~(uintptr_t)15), FILL, FILL_BYTES);
