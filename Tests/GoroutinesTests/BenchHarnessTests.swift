@@ -7,98 +7,102 @@
 import Foundation
 import Testing
 
-@Suite("Benchmark harness", .serialized)
-struct BenchHarnessTests {
-    /// A benchmark at a tiny size, and the checksum that size implies.
-    struct TinyRun: CustomTestStringConvertible, Sendable {
-        let name: String
-        let arguments: [String]
-        let expected: Int?
+extension RuntimeCoreTests {
+    @Suite("Benchmark harness", .serialized)
+    struct BenchHarnessTests {
+        /// A benchmark at a tiny size, and the checksum that size implies.
+        struct TinyRun: CustomTestStringConvertible, Sendable {
+            let name: String
+            let arguments: [String]
+            let expected: Int?
 
-        var testDescription: String { name }
-    }
+            var testDescription: String { name }
+        }
 
-    static let n = 1_000
-    static let tinyRuns: [TinyRun] = [
-        TinyRun(name: "skynet", arguments: ["--n", "\(n)"], expected: n * (n - 1) / 2),
-        TinyRun(name: "pingpong", arguments: ["--n", "\(n)"], expected: n),
-        TinyRun(name: "spawn", arguments: ["--n", "\(n)"], expected: n),
-        TinyRun(name: "yield", arguments: ["--n", "\(n)"], expected: 2 * n),
-        TinyRun(name: "chan-spsc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
-        TinyRun(name: "chan-mpmc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
-        TinyRun(name: "select4", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
-        TinyRun(name: "mutex", arguments: ["--n", "\(n)"], expected: n),
-        TinyRun(name: "parked", arguments: ["--n", "\(n)"], expected: n),
-        TinyRun(name: "handoff", arguments: ["--n", "5"], expected: 5),
-        TinyRun(name: "handoff-unmarked", arguments: ["--n", "5"], expected: 5),
-        // Any positive number of files; tiny files for a fifth of a second.
-        TinyRun(
-            name: "seed-threads",
-            arguments: ["--goroutines", "4", "--mib", "0", "--seconds", "0.2"], expected: nil),
-    ]
+        static let n = 1_000
+        static let tinyRuns: [TinyRun] = [
+            TinyRun(name: "skynet", arguments: ["--n", "\(n)"], expected: n * (n - 1) / 2),
+            TinyRun(name: "pingpong", arguments: ["--n", "\(n)"], expected: n),
+            TinyRun(name: "spawn", arguments: ["--n", "\(n)"], expected: n),
+            TinyRun(name: "yield", arguments: ["--n", "\(n)"], expected: 2 * n),
+            TinyRun(name: "chan-spsc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
+            TinyRun(name: "chan-mpmc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
+            TinyRun(name: "select4", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
+            TinyRun(name: "mutex", arguments: ["--n", "\(n)"], expected: n),
+            TinyRun(name: "parked", arguments: ["--n", "\(n)"], expected: n),
+            TinyRun(name: "handoff", arguments: ["--n", "5"], expected: 5),
+            TinyRun(name: "handoff-unmarked", arguments: ["--n", "5"], expected: 5),
+            // Any positive number of files; tiny files for a fifth of a second.
+            TinyRun(
+                name: "seed-threads",
+                arguments: ["--goroutines", "4", "--mib", "0", "--seconds", "0.2"], expected: nil),
+        ]
 
-    @Test("each benchmark computes its checksum", arguments: tinyRuns)
-    func checksum(_ run: TinyRun) throws {
-        for impl in ["ours", "swift"] {
-            let outcome = try BenchHarness.run(["run-one", impl, run.name] + run.arguments)
-            #expect(outcome.status == 0, "\(impl) \(run.name): \(outcome.stderr)")
-            let pairs = BenchHarness.pairs(outcome.stdout)
-            let result = try #require(
-                pairs["result"].flatMap { Int($0) }, "\(impl) \(run.name): \(outcome.stdout)")
-            if let expected = run.expected {
-                #expect(result == expected, "\(impl) \(run.name)")
-            } else {
-                #expect(result > 0, "\(impl) \(run.name)")
+        @Test("each benchmark computes its checksum", arguments: tinyRuns)
+        func checksum(_ run: TinyRun) throws {
+            for impl in ["ours", "swift"] {
+                let outcome = try BenchHarness.run(["run-one", impl, run.name] + run.arguments)
+                #expect(outcome.status == 0, "\(impl) \(run.name): \(outcome.stderr)")
+                let pairs = BenchHarness.pairs(outcome.stdout)
+                let result = try #require(
+                    pairs["result"].flatMap { Int($0) }, "\(impl) \(run.name): \(outcome.stdout)")
+                if let expected = run.expected {
+                    #expect(result == expected, "\(impl) \(run.name)")
+                } else {
+                    #expect(result > 0, "\(impl) \(run.name)")
+                }
+                #expect(pairs["ns_per_op"].flatMap { Double($0) } != nil)
             }
-            #expect(pairs["ns_per_op"].flatMap { Double($0) } != nil)
         }
-    }
 
-    @Test("a wrong size is a usage error, not a run")
-    func usageError() throws {
-        let outcome = try BenchHarness.run(["run-one", "ours", "skynet", "--n", "0"])
-        #expect(outcome.status == 2)
-        #expect(outcome.stderr.contains("bad value for --n"))
-        #expect(outcome.stdout.isEmpty)
-    }
-
-    @Test("the driver writes a table, a CSV and a chart")
-    func driverOutputs() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("goroutines-bench-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let csv = directory.appendingPathComponent("bench.csv")
-
-        let outcome = try BenchHarness.run([
-            "--impl", "ours,swift", "--runs", "2", "--filter", "skynet,spawn", "--n", "500",
-            "--out", csv.path,
-        ])
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stdout.contains("machine:"))
-        let table = outcome.stdout.split(separator: "\n")
-        #expect(table.contains { $0.hasPrefix("skynet") })
-        #expect(table.contains { $0.hasPrefix("spawn") })
-
-        let text = try String(contentsOf: csv, encoding: .utf8)
-        let lines = text.split(separator: "\n")
-        let header = lines.first.map { $0.split(separator: ",").map(String.init) } ?? []
-        for column in ["name", "metric", "ours_median", "go_median", "swift_median", "ratio_to_go"]
-        {
-            #expect(header.contains(column), "CSV lacks \(column)")
+        @Test("a wrong size is a usage error, not a run")
+        func usageError() throws {
+            let outcome = try BenchHarness.run(["run-one", "ours", "skynet", "--n", "0"])
+            #expect(outcome.status == 2)
+            #expect(outcome.stderr.contains("bad value for --n"))
+            #expect(outcome.stdout.isEmpty)
         }
-        let nameColumn = try #require(header.firstIndex(of: "name"))
-        let metricColumn = try #require(header.firstIndex(of: "metric"))
-        let statusColumn = try #require(header.firstIndex(of: "ours_status"))
-        let skynet = try #require(
-            lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .first { $0[nameColumn] == "skynet" && $0[metricColumn] == "ms" })
-        #expect(skynet[statusColumn] == "ok")
 
-        let svg = try String(
-            contentsOf: directory.appendingPathComponent("bench.svg"), encoding: .utf8)
-        #expect(svg.hasPrefix("<svg"))
-        #expect(svg.hasSuffix("</svg>\n"))
+        @Test("the driver writes a table, a CSV and a chart")
+        func driverOutputs() throws {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("goroutines-bench-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let csv = directory.appendingPathComponent("bench.csv")
+
+            let outcome = try BenchHarness.run([
+                "--impl", "ours,swift", "--runs", "2", "--filter", "skynet,spawn", "--n", "500",
+                "--out", csv.path,
+            ])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("machine:"))
+            let table = outcome.stdout.split(separator: "\n")
+            #expect(table.contains { $0.hasPrefix("skynet") })
+            #expect(table.contains { $0.hasPrefix("spawn") })
+
+            let text = try String(contentsOf: csv, encoding: .utf8)
+            let lines = text.split(separator: "\n")
+            let header = lines.first.map { $0.split(separator: ",").map(String.init) } ?? []
+            for column in [
+                "name", "metric", "ours_median", "go_median", "swift_median", "ratio_to_go",
+            ] {
+                #expect(header.contains(column), "CSV lacks \(column)")
+            }
+            let nameColumn = try #require(header.firstIndex(of: "name"))
+            let metricColumn = try #require(header.firstIndex(of: "metric"))
+            let statusColumn = try #require(header.firstIndex(of: "ours_status"))
+            let skynet = try #require(
+                lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                    .first { $0[nameColumn] == "skynet" && $0[metricColumn] == "ms" })
+            #expect(skynet[statusColumn] == "ok")
+
+            let svg = try String(
+                contentsOf: directory.appendingPathComponent("bench.svg"), encoding: .utf8)
+            #expect(svg.hasPrefix("<svg"))
+            #expect(svg.hasSuffix("</svg>\n"))
+        }
     }
 }
 

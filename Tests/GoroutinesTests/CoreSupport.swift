@@ -1,8 +1,9 @@
 // Shared pieces of the runtime core, blocking and thread tests.
 //
-// The runtime is process-global, so every suite of these tests nests inside
-// `RuntimeCoreTests`, which is serialized: none of them runs while another
-// changes GOMAXPROCS, counts threads or measures a peak. Waits never block
+// The runtime is process-global, so every suite in this test target nests
+// inside `RuntimeCoreTests`, which is serialized: none of them runs while
+// another changes GOMAXPROCS, counts threads, measures a peak or loads the
+// machine with child processes. Waits never block
 // without a bound: a hang in the runtime becomes a failed expectation.
 
 import Foundation

@@ -120,118 +120,122 @@ enum DemoProcess {
     }
 }
 
-@Suite("goroutines-demo", .serialized)
-struct DemoTests {
-    @Test func threadLimitChildDiesWithGoWordsAndStatus2() throws {
-        let run = try DemoProcess.run(["thread-limit", "--limit", "10", "--child"])
-        #expect(run.exited(2), "\(run)")
-        let expected = "runtime: program exceeds 10-thread limit\nfatal error: thread exhaustion\n"
-        #expect(run.stderr == expected, "\(run)")
-    }
+extension RuntimeCoreTests {
+    @Suite("goroutines-demo", .serialized)
+    struct DemoTests {
+        @Test func threadLimitChildDiesWithGoWordsAndStatus2() throws {
+            let run = try DemoProcess.run(["thread-limit", "--limit", "10", "--child"])
+            #expect(run.exited(2), "\(run)")
+            let expected =
+                "runtime: program exceeds 10-thread limit\nfatal error: thread exhaustion\n"
+            #expect(run.stderr == expected, "\(run)")
+        }
 
-    @Test func threadLimitParentChecksTheChild() throws {
-        let run = try DemoProcess.run(["thread-limit", "--limit", "12"])
-        #expect(run.exited(0), "\(run)")
-        #expect(run.lastLine == "thread-limit limit=12 status=2 message_ok=true", "\(run)")
-    }
-
-    @Test(
-        arguments: [
-            ["--bogus"],
-            ["no-such-experiment"],
-            ["quick-writes", "--goroutines", "zero"],
-            ["quick-writes", "--goroutines"],
-            ["blocking-writes", "--mib=0"],
-            ["quick-writes", "--seconds", "-1"],
-            ["skynet", "--goroutines", "12"],
-            ["lock-os-thread", "--child"],
-            ["quick-writes", "stray"],
-        ])
-    func badCommandLinesExit64WithUsage(arguments: [String]) throws {
-        let run = try DemoProcess.run(arguments)
-        #expect(run.exited(64), "\(run)")
-        #expect(run.stderr.hasPrefix("goroutines-demo: "), "\(run)")
-        #expect(run.stderr.contains("usage: goroutines-demo"), "\(run)")
-        #expect(run.stdout.isEmpty, "\(run)")
-    }
-
-    @Test func helpPrintsUsageAndExits0() throws {
-        let run = try DemoProcess.run(["--help"])
-        #expect(run.exited(0), "\(run)")
-        #expect(run.stdout.hasPrefix("usage: goroutines-demo"), "\(run)")
-    }
-
-    @Test func quickWritesSummarizesAndRemovesItsFiles() throws {
-        try DemoProcess.withDirectory { directory in
-            let run = try DemoProcess.run([
-                "quick-writes", "--goroutines", "8", "--seconds", "0.3", "--dir", directory,
-            ])
+        @Test func threadLimitParentChecksTheChild() throws {
+            let run = try DemoProcess.run(["thread-limit", "--limit", "12"])
             #expect(run.exited(0), "\(run)")
-            let summary = /quick-writes goroutines=8 gomaxprocs=2 peak_threads=(\d+)/
-            let match = try #require(run.lastLine.wholeMatch(of: summary), "\(run)")
-            #expect(Int(match.1)! >= 2)
-            #expect(DemoProcess.contents(directory) == [])
+            #expect(run.lastLine == "thread-limit limit=12 status=2 message_ok=true", "\(run)")
         }
-    }
 
-    @Test func defaultRunEndsWithOneSummaryLinePerExperiment() throws {
-        try DemoProcess.withDirectory { directory in
-            let run = try DemoProcess.run(
-                ["--goroutines", "6", "--mib", "1", "--seconds", "0.3", "--dir", directory],
-                timeout: .seconds(120))
-            #expect(run.exited(0), "\(run)")
-            let lines = run.stdout.split(separator: "\n").suffix(5).map(String.init)
-            try #require(lines.count == 5, "\(run)")
-            let quick = /quick-writes goroutines=6 gomaxprocs=2 peak_threads=\d+/
-            let marked = /blocking-writes goroutines=6 gomaxprocs=2 mib=1 peak_threads=\d+/
-            let unmarked = /foundation-writes goroutines=6 gomaxprocs=2 mib=1 peak_threads=\d+/
-            #expect(lines[0].wholeMatch(of: quick) != nil, "\(run)")
-            #expect(lines[1].wholeMatch(of: marked) != nil, "\(run)")
-            #expect(lines[2].wholeMatch(of: unmarked) != nil, "\(run)")
-            #expect(lines[3] == "thread-limit limit=10 status=2 message_ok=true")
-            #expect(lines[4] == "lock-os-thread goroutines=6 distinct_threads=6")
-            #expect(DemoProcess.contents(directory) == [])
-        }
-    }
-
-    @Test func lockOSThreadKeepsEachGoroutineOnItsOwnThread() throws {
-        let run = try DemoProcess.run(["lock-os-thread", "--goroutines", "6"])
-        #expect(run.exited(0), "\(run)")
-        #expect(run.lastLine == "lock-os-thread goroutines=6 distinct_threads=6", "\(run)")
-    }
-
-    @Test func refusesToStartWithoutRoomOnDisk() throws {
-        try DemoProcess.withDirectory { directory in
-            let run = try DemoProcess.run([
-                "blocking-writes", "--goroutines", "10000000", "--mib", "65536",
-                "--dir", directory,
+        @Test(
+            arguments: [
+                ["--bogus"],
+                ["no-such-experiment"],
+                ["quick-writes", "--goroutines", "zero"],
+                ["quick-writes", "--goroutines"],
+                ["blocking-writes", "--mib=0"],
+                ["quick-writes", "--seconds", "-1"],
+                ["skynet", "--goroutines", "12"],
+                ["lock-os-thread", "--child"],
+                ["quick-writes", "stray"],
             ])
-            #expect(run.exited(1), "\(run)")
-            #expect(run.stderr.contains("not enough free space in \(directory)"), "\(run)")
-            #expect(run.stderr.contains("needs about"), "\(run)")
-            #expect(run.stderr.contains("available"), "\(run)")
-            #expect(DemoProcess.contents(directory) == [])
+        func badCommandLinesExit64WithUsage(arguments: [String]) throws {
+            let run = try DemoProcess.run(arguments)
+            #expect(run.exited(64), "\(run)")
+            #expect(run.stderr.hasPrefix("goroutines-demo: "), "\(run)")
+            #expect(run.stderr.contains("usage: goroutines-demo"), "\(run)")
+            #expect(run.stdout.isEmpty, "\(run)")
         }
-    }
 
-    @Test func sigtermRemovesTheTemporaryDirectory() throws {
-        try DemoProcess.withDirectory { directory in
-            var sent = false
-            let run = try DemoProcess.run([
-                "blocking-writes", "--goroutines", "4", "--mib", "1", "--seconds", "60",
-                "--dir", directory,
-            ]) { pid in
-                // Once the writers' files exist, ask the demo to stop.
-                guard !sent, let scratch = DemoProcess.contents(directory).first,
-                    !DemoProcess.contents(directory + "/" + scratch).isEmpty
-                else { return }
-                kill(pid, SIGTERM)
-                sent = true
+        @Test func helpPrintsUsageAndExits0() throws {
+            let run = try DemoProcess.run(["--help"])
+            #expect(run.exited(0), "\(run)")
+            #expect(run.stdout.hasPrefix("usage: goroutines-demo"), "\(run)")
+        }
+
+        @Test func quickWritesSummarizesAndRemovesItsFiles() throws {
+            try DemoProcess.withDirectory { directory in
+                let run = try DemoProcess.run([
+                    "quick-writes", "--goroutines", "8", "--seconds", "0.3", "--dir", directory,
+                ])
+                #expect(run.exited(0), "\(run)")
+                let summary = /quick-writes goroutines=8 gomaxprocs=2 peak_threads=(\d+)/
+                let match = try #require(run.lastLine.wholeMatch(of: summary), "\(run)")
+                #expect(Int(match.1)! >= 2)
+                #expect(DemoProcess.contents(directory) == [])
             }
-            #expect(sent, "\(run)")
-            #expect(run.exited(143), "\(run)")
-            #expect(run.stderr.contains("interrupted by SIGTERM; removed \(directory)/"), "\(run)")
-            #expect(DemoProcess.contents(directory) == [])
+        }
+
+        @Test func defaultRunEndsWithOneSummaryLinePerExperiment() throws {
+            try DemoProcess.withDirectory { directory in
+                let run = try DemoProcess.run(
+                    ["--goroutines", "6", "--mib", "1", "--seconds", "0.3", "--dir", directory],
+                    timeout: .seconds(120))
+                #expect(run.exited(0), "\(run)")
+                let lines = run.stdout.split(separator: "\n").suffix(5).map(String.init)
+                try #require(lines.count == 5, "\(run)")
+                let quick = /quick-writes goroutines=6 gomaxprocs=2 peak_threads=\d+/
+                let marked = /blocking-writes goroutines=6 gomaxprocs=2 mib=1 peak_threads=\d+/
+                let unmarked = /foundation-writes goroutines=6 gomaxprocs=2 mib=1 peak_threads=\d+/
+                #expect(lines[0].wholeMatch(of: quick) != nil, "\(run)")
+                #expect(lines[1].wholeMatch(of: marked) != nil, "\(run)")
+                #expect(lines[2].wholeMatch(of: unmarked) != nil, "\(run)")
+                #expect(lines[3] == "thread-limit limit=10 status=2 message_ok=true")
+                #expect(lines[4] == "lock-os-thread goroutines=6 distinct_threads=6")
+                #expect(DemoProcess.contents(directory) == [])
+            }
+        }
+
+        @Test func lockOSThreadKeepsEachGoroutineOnItsOwnThread() throws {
+            let run = try DemoProcess.run(["lock-os-thread", "--goroutines", "6"])
+            #expect(run.exited(0), "\(run)")
+            #expect(run.lastLine == "lock-os-thread goroutines=6 distinct_threads=6", "\(run)")
+        }
+
+        @Test func refusesToStartWithoutRoomOnDisk() throws {
+            try DemoProcess.withDirectory { directory in
+                let run = try DemoProcess.run([
+                    "blocking-writes", "--goroutines", "10000000", "--mib", "65536",
+                    "--dir", directory,
+                ])
+                #expect(run.exited(1), "\(run)")
+                #expect(run.stderr.contains("not enough free space in \(directory)"), "\(run)")
+                #expect(run.stderr.contains("needs about"), "\(run)")
+                #expect(run.stderr.contains("available"), "\(run)")
+                #expect(DemoProcess.contents(directory) == [])
+            }
+        }
+
+        @Test func sigtermRemovesTheTemporaryDirectory() throws {
+            try DemoProcess.withDirectory { directory in
+                var sent = false
+                let run = try DemoProcess.run([
+                    "blocking-writes", "--goroutines", "4", "--mib", "1", "--seconds", "60",
+                    "--dir", directory,
+                ]) { pid in
+                    // Once the writers' files exist, ask the demo to stop.
+                    guard !sent, let scratch = DemoProcess.contents(directory).first,
+                        !DemoProcess.contents(directory + "/" + scratch).isEmpty
+                    else { return }
+                    kill(pid, SIGTERM)
+                    sent = true
+                }
+                #expect(sent, "\(run)")
+                #expect(run.exited(143), "\(run)")
+                #expect(
+                    run.stderr.contains("interrupted by SIGTERM; removed \(directory)/"), "\(run)")
+                #expect(DemoProcess.contents(directory) == [])
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 // Shared pieces of the sync, context and group tests.
 //
-// Every suite of these tests nests inside `SyncTests`, which is serialized:
-// the runtime is process-global, and GOMAXPROCS changes must not overlap.
+// Every suite of these tests nests inside `SyncTests`, another name for the
+// serialized `RuntimeCoreTests`: the runtime is process-global, so no test
+// may run while another changes GOMAXPROCS or loads the machine.
 // Scenarios run as goroutines and the test thread waits for them with a
 // bound, so a lost wakeup or a deadlock fails the test instead of hanging
 // the run.
@@ -13,8 +14,7 @@ import Testing
 @testable import Goroutines
 
 /// The parent of the sync, context and group suites; see the file comment.
-@Suite(.serialized)
-struct SyncTests {}
+typealias SyncTests = RuntimeCoreTests
 
 enum SyncTest {
     /// The GOMAXPROCS values the concurrency tests run under.
