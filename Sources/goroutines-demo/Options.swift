@@ -2,6 +2,8 @@
 // name, then flags written `--flag value` or `--flag=value`. Anything
 // unknown or malformed is a usage error (exit status 64, EX_USAGE).
 
+import Glibc
+
 /// The demo's subcommands.
 enum Experiment: String, CaseIterable, Sendable {
     case quickWrites = "quick-writes"
@@ -34,6 +36,21 @@ struct Options: Sendable {
     /// children report to their parent this way).
     var summaryFile: String?
     var help = false
+
+    /// GOMAXPROCS for an experiment whose own default is `fallback`:
+    /// --gomaxprocs, else the GOMAXPROCS variable when the runtime would take
+    /// it (a positive whole number), else `fallback`.
+    func maxProcs(default fallback: Int) -> Int {
+        gomaxprocs ?? Self.environmentMaxProcs ?? fallback
+    }
+
+    /// The GOMAXPROCS variable, read as the runtime reads it at start-up.
+    static var environmentMaxProcs: Int? {
+        guard let raw = getenv("GOMAXPROCS") else { return nil }
+        let words = String(cString: raw).split(whereSeparator: \.isWhitespace)
+        guard words.count == 1, let n = Int(words[0]), n > 0 else { return nil }
+        return min(n, 1024)
+    }
 }
 
 /// A usage error: what was wrong with the command line.
@@ -61,7 +78,8 @@ enum CommandLineParser {
         flags:
           --goroutines N   writers (default 200), wired goroutines (default 16), or
                            skynet leaves (a power of 10)
-          --gomaxprocs N   processors (default 2; skynet: $GOMAXPROCS or the CPU count)
+          --gomaxprocs N   processors (default $GOMAXPROCS when it is a positive whole
+                           number, else 2; skynet: $GOMAXPROCS or the CPU count)
           --mib N          file size in MiB for the 8-MiB writers (default 8; 128 is
                            the seed's size)
           --seconds S      how long each write experiment runs (default 3)

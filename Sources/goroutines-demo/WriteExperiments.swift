@@ -72,7 +72,7 @@ enum WriteExperiments {
     /// exit status.
     static func run(_ experiment: Experiment, _ options: Options) -> Int32 {
         let writers = options.goroutines ?? defaultGoroutines
-        let procs = options.gomaxprocs ?? defaultMaxProcs
+        let procs = options.maxProcs(default: defaultMaxProcs)
         let size = fileSize(experiment, options)
         let parent = options.dir ?? defaultParent(experiment)
         Runtime.setMaxProcs(procs)

@@ -48,12 +48,13 @@ enum DemoProcess {
         return nil
     }()
 
-    /// Starts the demo with `arguments`; `whileRunning` is called every
-    /// few milliseconds with the child's pid until it ends. The child is
-    /// killed after `timeout`.
+    /// Starts the demo with `arguments`, in our environment less GODEBUG
+    /// and GOMAXPROCS, plus `extra`; `whileRunning` is called every few
+    /// milliseconds with the child's pid until it ends. The child is killed
+    /// after `timeout`.
     static func run(
-        _ arguments: [String], timeout: Duration = .seconds(60),
-        whileRunning: (Int32) -> Void = { _ in }
+        _ arguments: [String], environment extra: [String: String] = [:],
+        timeout: Duration = .seconds(60), whileRunning: (Int32) -> Void = { _ in }
     ) throws -> DemoRun {
         let executable = try #require(
             executableURL, "goroutines-demo not found next to the tests")
@@ -76,6 +77,7 @@ enum DemoProcess {
         environment["GODEBUG"] = nil
         environment["GOMAXPROCS"] = nil
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        for (key, value) in extra { environment[key] = value }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -171,6 +173,26 @@ struct DemoTests {
             let match = try #require(run.lastLine.wholeMatch(of: summary), "\(run)")
             #expect(Int(match.1)! >= 2)
             #expect(DemoProcess.contents(directory) == [])
+        }
+    }
+
+    /// GOMAXPROCS for the experiments: --gomaxprocs, else a valid GOMAXPROCS
+    /// variable, else 2.
+    @Test(arguments: [
+        ([], "1", 1), (["--gomaxprocs", "3"], "1", 3), ([], "abc", 2), ([], "", 2),
+    ])
+    func writeExperimentsTakeGOMAXPROCSFromTheEnvironment(
+        flags: [String], variable: String, expected: Int
+    ) throws {
+        try DemoProcess.withDirectory { directory in
+            let run = try DemoProcess.run(
+                ["quick-writes", "--goroutines", "4", "--seconds", "0.2", "--dir", directory]
+                    + flags,
+                environment: ["GOMAXPROCS": variable])
+            #expect(run.exited(0), "\(run)")
+            let summary = try Regex(
+                "quick-writes goroutines=4 gomaxprocs=\(expected) peak_threads=\\d+")
+            #expect(run.lastLine.wholeMatch(of: summary) != nil, "\(run)")
         }
     }
 
