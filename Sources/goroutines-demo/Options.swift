@@ -84,7 +84,8 @@ enum CommandLineParser {
                            the seed's size)
           --seconds S      how long each write experiment runs (default 3)
           --dir PATH       where the temporary directory goes (default $TMPDIR, else
-                           /dev/shm for quick-writes and /tmp for the others)
+                           /tmp; quick-writes takes /dev/shm first when it is a
+                           tmpfs)
           --limit N        thread-limit: the thread limit (default 10)
           --child          thread-limit: run as the child that exceeds the limit
           -h, --help       show this text

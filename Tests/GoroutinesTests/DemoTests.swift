@@ -196,6 +196,39 @@ struct DemoTests {
         }
     }
 
+    /// Whether /dev/shm is a writable memory file system here.
+    static var sharedMemoryIsTmpfs: Bool {
+        guard access("/dev/shm", W_OK | X_OK) == 0,
+            let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        else { return false }
+        let shm = mounts.split(separator: "\n").last {
+            $0.split(separator: " ").dropFirst().first == "/dev/shm"
+        }
+        return shm?.split(separator: " ").dropFirst(2).first == "tmpfs"
+    }
+
+    /// quick-writes measures quick calls, so by default it writes to /dev/shm
+    /// when that is a tmpfs, even with TMPDIR set; else to TMPDIR. --dir wins.
+    @Test func quickWritesPrefersSharedMemoryOverTMPDIR() throws {
+        try DemoProcess.withDirectory { tmp in
+            let quick = ["quick-writes", "--goroutines", "4", "--seconds", "0.2"]
+            let run = try DemoProcess.run(quick, environment: ["TMPDIR": tmp])
+            #expect(run.exited(0), "\(run)")
+            let parent = Self.sharedMemoryIsTmpfs ? "/dev/shm" : tmp
+            let place = "  files go to \(parent)/goroutines-demo-quick-writes-"
+            #expect(run.stdout.contains(place), "\(run)")
+            if Self.sharedMemoryIsTmpfs { #expect(run.stdout.contains(" (tmpfs)\n"), "\(run)") }
+
+            try DemoProcess.withDirectory { directory in
+                let named = try DemoProcess.run(
+                    quick + ["--dir", directory], environment: ["TMPDIR": tmp])
+                #expect(named.exited(0), "\(named)")
+                let place = "  files go to \(directory)/goroutines-demo-quick-writes-"
+                #expect(named.stdout.contains(place), "\(named)")
+            }
+        }
+    }
+
     @Test func defaultRunEndsWithOneSummaryLinePerExperiment() throws {
         try DemoProcess.withDirectory { directory in
             let run = try DemoProcess.run(
