@@ -69,15 +69,17 @@ enum CommandLineParser {
           quick-writes       goroutines write a 16-byte file in a loop (marked file calls)
           blocking-writes    goroutines write a --mib MiB file in a loop (marked file calls)
           foundation-writes  the same through Foundation's Data.write(to:) (unmarked)
-          thread-limit       a child with Runtime.maxThreads = --limit wires 100
+          thread-limit       a child with Runtime.maxThreads = --limit wires --goroutines
                              goroutines to threads and must die at the limit
           lock-os-thread     goroutines wire themselves to threads and check they stay
           skynet             a 10-ary tree of --goroutines goroutines (default 1000000)
           deadlock           the main goroutine waits on a channel nobody sends on
 
         flags:
-          --goroutines N   writers (default 200), wired goroutines (default 16), or
-                           skynet leaves (a power of 10)
+          --goroutines N   writers (default 200), wired goroutines (lock-os-thread:
+                           default 16; thread-limit: default 100, and more than
+                           --limit), or skynet leaves (a power of 10); the default
+                           run passes it to the writers and lock-os-thread
           --gomaxprocs N   processors (default $GOMAXPROCS when it is a positive whole
                            number, else 2; skynet: $GOMAXPROCS or the CPU count)
           --mib N          file size in MiB for the 8-MiB writers (default 8; 128 is
@@ -166,7 +168,29 @@ enum CommandLineParser {
         {
             throw UsageError(message: "skynet wants --goroutines to be a power of 10 (10 or more)")
         }
+        try checkThreadLimit(options)
         return options
+    }
+
+    /// thread-limit needs more wired goroutines than threads allowed, or
+    /// its child never reaches the limit. The default run gives its
+    /// thread-limit no --goroutines, so there only --limit can be wrong.
+    private static func checkThreadLimit(_ options: Options) throws(UsageError) {
+        let wired: Int
+        switch options.experiment {
+        case .threadLimit: wired = options.goroutines ?? ThreadLimit.defaultGoroutines
+        case nil: wired = ThreadLimit.defaultGoroutines
+        default: return
+        }
+        if wired > options.limit { return }
+        let cannot = "cannot exceed a \(options.limit)-thread limit"
+        if options.experiment == nil {
+            throw UsageError(
+                message: "the default run's thread-limit wires \(wired) goroutines, which "
+                    + "\(cannot); give a --limit below \(wired)")
+        }
+        throw UsageError(
+            message: "thread-limit wants --goroutines above --limit: \(wired) goroutines \(cannot)")
     }
 
     private static func integer(

@@ -137,6 +137,15 @@ struct DemoTests {
         #expect(run.lastLine == "thread-limit limit=12 status=2 message_ok=true", "\(run)")
     }
 
+    /// The child wires --goroutines goroutines, so a limit above the
+    /// default 100 works when more goroutines are asked for.
+    @Test func threadLimitWiresTheGoroutinesAskedFor() throws {
+        let run = try DemoProcess.run(["thread-limit", "--limit", "120", "--goroutines", "130"])
+        #expect(run.exited(0), "\(run)")
+        #expect(run.stdout.contains("130 goroutines"), "\(run)")
+        #expect(run.lastLine == "thread-limit limit=120 status=2 message_ok=true", "\(run)")
+    }
+
     @Test(
         arguments: [
             ["--bogus"],
@@ -148,6 +157,9 @@ struct DemoTests {
             ["skynet", "--goroutines", "12"],
             ["lock-os-thread", "--child"],
             ["quick-writes", "stray"],
+            ["thread-limit", "--limit", "200"],
+            ["thread-limit", "--limit", "20", "--goroutines", "20"],
+            ["--limit", "100"],
         ])
     func badCommandLinesExit64WithUsage(arguments: [String]) throws {
         let run = try DemoProcess.run(arguments)
