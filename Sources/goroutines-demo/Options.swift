@@ -1,6 +1,7 @@
 // Command-line parsing for goroutines-demo, by hand: an optional experiment
 // name, then flags written `--flag value` or `--flag=value`. Anything
-// unknown or malformed is a usage error (exit status 64, EX_USAGE).
+// unknown or malformed is a usage error (exit status 64, EX_USAGE), and so
+// is a --dir that is not a writable directory.
 
 import Glibc
 
@@ -169,6 +170,7 @@ enum CommandLineParser {
             throw UsageError(message: "skynet wants --goroutines to be a power of 10 (10 or more)")
         }
         try checkThreadLimit(options)
+        if let dir = options.dir { try checkDirectory(dir) }
         return options
     }
 
@@ -191,6 +193,23 @@ enum CommandLineParser {
         }
         throw UsageError(
             message: "thread-limit wants --goroutines above --limit: \(wired) goroutines \(cannot)")
+    }
+
+    /// --dir must name a directory this process can make entries in. Runs
+    /// before the runtime starts, so plain system calls do.
+    private static func checkDirectory(_ path: String) throws(UsageError) {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let reason = errno == ENOENT ? "no such directory" : String(cString: strerror(errno))
+            throw UsageError(message: "--dir \(path): \(reason)")
+        }
+        if UInt32(info.st_mode) & UInt32(S_IFMT) != UInt32(S_IFDIR) {
+            throw UsageError(message: "--dir \(path): not a directory")
+        }
+        if access(path, W_OK | X_OK) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw UsageError(message: "--dir \(path): not writable (\(reason))")
+        }
     }
 
     private static func integer(

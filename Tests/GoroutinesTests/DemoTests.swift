@@ -169,6 +169,32 @@ struct DemoTests {
         #expect(run.stdout.isEmpty, "\(run)")
     }
 
+    /// A --dir the experiment cannot use is a usage error that names the
+    /// path and what is wrong with it, before anything runs.
+    @Test(arguments: [["quick-writes"], ["thread-limit"], []])
+    func unusableDirIsAUsageError(experiment: [String]) throws {
+        try DemoProcess.withDirectory { directory in
+            let file = directory + "/file"
+            #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+            var cases = [(directory + "/missing", "no such directory"), (file, "not a directory")]
+            // Permissions do not hold back root; the case needs another user.
+            if getuid() != 0 {
+                let locked = directory + "/locked"
+                try FileManager.default.createDirectory(
+                    atPath: locked, withIntermediateDirectories: false,
+                    attributes: [.posixPermissions: 0o555])
+                cases.append((locked, "not writable"))
+            }
+            for (path, reason) in cases {
+                let run = try DemoProcess.run(experiment + ["--dir", path])
+                #expect(run.exited(64), "\(run)")
+                #expect(run.stderr.hasPrefix("goroutines-demo: --dir \(path): \(reason)"), "\(run)")
+                #expect(run.stderr.contains("usage: goroutines-demo"), "\(run)")
+                #expect(run.stdout.isEmpty, "\(run)")
+            }
+        }
+    }
+
     @Test func helpPrintsUsageAndExits0() throws {
         let run = try DemoProcess.run(["--help"])
         #expect(run.exited(0), "\(run)")
