@@ -246,6 +246,12 @@ func sigquitDump() {
         fflush(nil)
         sleep(for: .milliseconds(300))
         kill(getpid(), SIGQUIT)
-        sleep(for: .milliseconds(500))
+        // The dump comes from another thread in one write: when stderr is a
+        // file, wait for it to grow; on a terminal, just wait a while.
+        var waited = 0
+        while lseek(2, 0, SEEK_CUR) <= 0 && waited < 100 {
+            sleep(for: .milliseconds(50))
+            waited += 1
+        }
     }
 }
