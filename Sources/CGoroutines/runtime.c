@@ -155,6 +155,13 @@ static uint32_t quit_pending;
 
 static void *quit_thread(void *arg) {
   (void)arg;
+  // A parent may have started us with SIGQUIT blocked, and every thread
+  // inherits that mask. Go never lets SIGQUIT be blocked; here this thread
+  // takes it, so a process-directed SIGQUIT always reaches a handler.
+  sigset_t quit;
+  sigemptyset(&quit);
+  sigaddset(&quit, SIGQUIT);
+  pthread_sigmask(SIG_UNBLOCK, &quit, NULL);
   for (;;) {
     while (__atomic_load_n(&quit_pending, __ATOMIC_ACQUIRE) == 0) {
       syscall(SYS_futex, &quit_pending, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);

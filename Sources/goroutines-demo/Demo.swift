@@ -26,7 +26,11 @@ enum Demo {
         switch options.experiment {
         case .threadLimit where options.child:
             // Dies at the thread limit; no cleanup to do, so no handler.
-            Runtime.main { ThreadLimit.child(limit: options.limit) }
+            Runtime.main {
+                ThreadLimit.child(
+                    limit: options.limit,
+                    goroutines: options.goroutines ?? ThreadLimit.defaultGoroutines)
+            }
         case .deadlock:
             Runtime.main {
                 let nobody = Channel<Int>()

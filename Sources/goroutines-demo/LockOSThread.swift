@@ -28,7 +28,7 @@ enum LockOSThreadExperiment {
 
     static func run(_ options: Options) -> Int32 {
         let count = options.goroutines ?? defaultGoroutines
-        let procs = options.gomaxprocs ?? WriteExperiments.defaultMaxProcs
+        let procs = options.maxProcs(default: WriteExperiments.defaultMaxProcs)
         Runtime.setMaxProcs(procs)
         Console.say("== lock-os-thread: \(count) goroutines wire themselves to threads, then")
         Console.say(

@@ -1,6 +1,9 @@
 // Command-line parsing for goroutines-demo, by hand: an optional experiment
 // name, then flags written `--flag value` or `--flag=value`. Anything
-// unknown or malformed is a usage error (exit status 64, EX_USAGE).
+// unknown or malformed is a usage error (exit status 64, EX_USAGE), and so
+// is a --dir that is not a writable directory.
+
+import Glibc
 
 /// The demo's subcommands.
 enum Experiment: String, CaseIterable, Sendable {
@@ -34,6 +37,21 @@ struct Options: Sendable {
     /// children report to their parent this way).
     var summaryFile: String?
     var help = false
+
+    /// GOMAXPROCS for an experiment whose own default is `fallback`:
+    /// --gomaxprocs, else the GOMAXPROCS variable when the runtime would take
+    /// it (a positive whole number), else `fallback`.
+    func maxProcs(default fallback: Int) -> Int {
+        gomaxprocs ?? Self.environmentMaxProcs ?? fallback
+    }
+
+    /// The GOMAXPROCS variable, read as the runtime reads it at start-up.
+    static var environmentMaxProcs: Int? {
+        guard let raw = getenv("GOMAXPROCS") else { return nil }
+        let words = String(cString: raw).split(whereSeparator: \.isWhitespace)
+        guard words.count == 1, let n = Int(words[0]), n > 0 else { return nil }
+        return min(n, 1024)
+    }
 }
 
 /// A usage error: what was wrong with the command line.
@@ -52,21 +70,25 @@ enum CommandLineParser {
           quick-writes       goroutines write a 16-byte file in a loop (marked file calls)
           blocking-writes    goroutines write a --mib MiB file in a loop (marked file calls)
           foundation-writes  the same through Foundation's Data.write(to:) (unmarked)
-          thread-limit       a child with Runtime.maxThreads = --limit wires 100
+          thread-limit       a child with Runtime.maxThreads = --limit wires --goroutines
                              goroutines to threads and must die at the limit
           lock-os-thread     goroutines wire themselves to threads and check they stay
           skynet             a 10-ary tree of --goroutines goroutines (default 1000000)
           deadlock           the main goroutine waits on a channel nobody sends on
 
         flags:
-          --goroutines N   writers (default 200), wired goroutines (default 16), or
-                           skynet leaves (a power of 10)
-          --gomaxprocs N   processors (default 2; skynet: $GOMAXPROCS or the CPU count)
+          --goroutines N   writers (default 200), wired goroutines (lock-os-thread:
+                           default 16; thread-limit: default 100, and more than
+                           --limit), or skynet leaves (a power of 10); the default
+                           run passes it to the writers and lock-os-thread
+          --gomaxprocs N   processors (default $GOMAXPROCS when it is a positive whole
+                           number, else 2; skynet: $GOMAXPROCS or the CPU count)
           --mib N          file size in MiB for the 8-MiB writers (default 8; 128 is
                            the seed's size)
           --seconds S      how long each write experiment runs (default 3)
           --dir PATH       where the temporary directory goes (default $TMPDIR, else
-                           /dev/shm for quick-writes and /tmp for the others)
+                           /tmp; quick-writes takes /dev/shm first when it is a
+                           tmpfs)
           --limit N        thread-limit: the thread limit (default 10)
           --child          thread-limit: run as the child that exceeds the limit
           -h, --help       show this text
@@ -147,7 +169,47 @@ enum CommandLineParser {
         {
             throw UsageError(message: "skynet wants --goroutines to be a power of 10 (10 or more)")
         }
+        try checkThreadLimit(options)
+        if let dir = options.dir { try checkDirectory(dir) }
         return options
+    }
+
+    /// thread-limit needs more wired goroutines than threads allowed, or
+    /// its child never reaches the limit. The default run gives its
+    /// thread-limit no --goroutines, so there only --limit can be wrong.
+    private static func checkThreadLimit(_ options: Options) throws(UsageError) {
+        let wired: Int
+        switch options.experiment {
+        case .threadLimit: wired = options.goroutines ?? ThreadLimit.defaultGoroutines
+        case nil: wired = ThreadLimit.defaultGoroutines
+        default: return
+        }
+        if wired > options.limit { return }
+        let cannot = "cannot exceed a \(options.limit)-thread limit"
+        if options.experiment == nil {
+            throw UsageError(
+                message: "the default run's thread-limit wires \(wired) goroutines, which "
+                    + "\(cannot); give a --limit below \(wired)")
+        }
+        throw UsageError(
+            message: "thread-limit wants --goroutines above --limit: \(wired) goroutines \(cannot)")
+    }
+
+    /// --dir must name a directory this process can make entries in. Runs
+    /// before the runtime starts, so plain system calls do.
+    private static func checkDirectory(_ path: String) throws(UsageError) {
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let reason = errno == ENOENT ? "no such directory" : String(cString: strerror(errno))
+            throw UsageError(message: "--dir \(path): \(reason)")
+        }
+        if UInt32(info.st_mode) & UInt32(S_IFMT) != UInt32(S_IFDIR) {
+            throw UsageError(message: "--dir \(path): not a directory")
+        }
+        if access(path, W_OK | X_OK) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw UsageError(message: "--dir \(path): not writable (\(reason))")
+        }
     }
 
     private static func integer(

@@ -62,7 +62,12 @@ enum SeedRun {
         if experiment != .quickWrites || options.dir != nil {
             arguments += ["--dir", directory]
         }
-        if let goroutines = options.goroutines { arguments += ["--goroutines", "\(goroutines)"] }
+        // --goroutines counts writers and wired goroutines; thread-limit
+        // keeps its own default, which the command line checked against
+        // --limit.
+        if let goroutines = options.goroutines, experiment != .threadLimit {
+            arguments += ["--goroutines", "\(goroutines)"]
+        }
         if let procs = options.gomaxprocs { arguments += ["--gomaxprocs", "\(procs)"] }
         arguments += ["--mib", "\(options.mib)", "--seconds", "\(options.seconds)"]
         arguments += ["--limit", "\(options.limit)"]

@@ -6,22 +6,25 @@
 // checks that it ended with exit status 2 and exactly these stderr lines:
 //   runtime: program exceeds N-thread limit
 //   fatal error: thread exhaustion
-// The child sets the limit, then starts 100 goroutines that each wire
-// themselves to a thread and park for good: every wired goroutine keeps its
-// thread, so the runtime needs a new thread for each, and passes the limit.
+// The child sets the limit, then starts --goroutines goroutines (default
+// 100) that each wire themselves to a thread and park for good: every wired
+// goroutine keeps its thread, so the runtime needs a new thread for each,
+// and passes the limit. With no more goroutines than the limit it never
+// would (the child would deadlock instead), so the command line refuses
+// that.
 
 import Glibc
 import Goroutines
 
 enum ThreadLimit {
-    /// Wired goroutines the child starts.
-    static let wiredGoroutines = 100
+    /// Wired goroutines the child starts unless --goroutines says otherwise.
+    static let defaultGoroutines = 100
 
     /// The child: never returns normally; the runtime ends the process.
-    static func child(limit: Int) {
+    static func child(limit: Int, goroutines: Int) {
         Runtime.maxThreads = limit
         let never = Channel<Int>()
-        for _ in 0..<wiredGoroutines {
+        for _ in 0..<goroutines {
             go {
                 Runtime.lockOSThread()
                 _ = never.receive()
@@ -47,8 +50,9 @@ enum ThreadLimit {
     /// The parent: returns the exit status.
     static func parent(_ options: Options) -> Int32 {
         let limit = options.limit
+        let goroutines = options.goroutines ?? defaultGoroutines
         Console.say("== thread-limit: a child sets Runtime.maxThreads = \(limit), then wires")
-        Console.say("  \(wiredGoroutines) goroutines to threads; it must die with Go's message")
+        Console.say("  \(goroutines) goroutines to threads; it must die with Go's message")
         let directory: String
         do {
             directory = try Scratch.make(in: options.dir, label: "thread-limit")
@@ -62,8 +66,10 @@ enum ThreadLimit {
         var childPeak = 0
         var lastDrawn = ContinuousClock.now
         do {
-            let pid = try ChildProcess.start(
-                ["thread-limit", "--limit", "\(limit)", "--child"], stderrPath: stderrPath)
+            let arguments = [
+                "thread-limit", "--limit", "\(limit)", "--goroutines", "\(goroutines)", "--child",
+            ]
+            let pid = try ChildProcess.start(arguments, stderrPath: stderrPath)
             exit = ChildProcess.wait(pid, timeout: .seconds(20)) {
                 Interrupts.checkpoint()
                 let now = ChildProcess.threadCount(of: pid)

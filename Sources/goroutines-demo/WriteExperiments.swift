@@ -37,15 +37,16 @@ enum WriteExperiments {
     /// The payload of quick-writes.
     static let quickBytes = 16
 
-    /// Where `experiment` makes its directory when `--dir` is not given.
-    /// quick-writes is about calls that return at once, so it prefers a
-    /// memory file system (`/dev/shm`): on a disk file system a rewritten
-    /// tiny file can wait on writeback, which is a blocking call, not a quick
-    /// one. `$TMPDIR`, when set, wins.
+    /// Where `experiment` makes its directory when `--dir` is not given:
+    /// `$TMPDIR`, else `/tmp`. quick-writes is about calls that return at
+    /// once, so it takes `/dev/shm` first when that is a memory file system
+    /// (tmpfs), even with `$TMPDIR` set: on a disk file system a rewritten
+    /// tiny file can wait on writeback, which is a blocking call, not a
+    /// quick one.
     static func defaultParent(_ experiment: Experiment) -> String {
         let memory = "/dev/shm"
-        if experiment == .quickWrites, getenv("TMPDIR") == nil,
-            access(memory, W_OK) == 0, Scratch.fileSystemName(at: memory) == "tmpfs"
+        if experiment == .quickWrites, access(memory, W_OK | X_OK) == 0,
+            Scratch.fileSystemName(at: memory) == "tmpfs"
         {
             return memory
         }
@@ -72,7 +73,7 @@ enum WriteExperiments {
     /// exit status.
     static func run(_ experiment: Experiment, _ options: Options) -> Int32 {
         let writers = options.goroutines ?? defaultGoroutines
-        let procs = options.gomaxprocs ?? defaultMaxProcs
+        let procs = options.maxProcs(default: defaultMaxProcs)
         let size = fileSize(experiment, options)
         let parent = options.dir ?? defaultParent(experiment)
         Runtime.setMaxProcs(procs)

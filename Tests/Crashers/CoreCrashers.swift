@@ -223,3 +223,35 @@ func threadLimitWaitPolicy() {
         print("completed=40 peak=\(peak.load(ordering: .relaxed))")
     }
 }
+
+/// A goroutine dump on SIGQUIT, of a known cast: the main goroutine asleep,
+/// one goroutine in a marked blocking region (never parked before it), one
+/// parked on a channel. Prints the three ids first, then signals itself.
+func sigquitDump() {
+    Runtime.main {
+        let ids = Channel<String>(capacity: 2)
+        let never = Channel<Int>()
+        go {
+            ids.send("blocker=\(Runtime.goroutineID)")
+            // Signals cut a sleep short: sleep until the deadline.
+            let end = ContinuousClock.now + .seconds(5)
+            blocking { while ContinuousClock.now < end { _ = usleep(100_000) } }
+        }
+        go {
+            ids.send("receiver=\(Runtime.goroutineID)")
+            _ = never.receive()
+        }
+        let names = [ids.receive()!, ids.receive()!].sorted()
+        print("main=\(Runtime.goroutineID) " + names.joined(separator: " "))
+        fflush(nil)
+        sleep(for: .milliseconds(300))
+        kill(getpid(), SIGQUIT)
+        // The dump comes from another thread in one write: when stderr is a
+        // file, wait for it to grow; on a terminal, just wait a while.
+        var waited = 0
+        while lseek(2, 0, SEEK_CUR) <= 0 && waited < 100 {
+            sleep(for: .milliseconds(50))
+            waited += 1
+        }
+    }
+}

@@ -48,12 +48,13 @@ enum DemoProcess {
         return nil
     }()
 
-    /// Starts the demo with `arguments`; `whileRunning` is called every
-    /// few milliseconds with the child's pid until it ends. The child is
-    /// killed after `timeout`.
+    /// Starts the demo with `arguments`, in our environment less GODEBUG
+    /// and GOMAXPROCS, plus `extra`; `whileRunning` is called every few
+    /// milliseconds with the child's pid until it ends. The child is killed
+    /// after `timeout`.
     static func run(
-        _ arguments: [String], timeout: Duration = .seconds(60),
-        whileRunning: (Int32) -> Void = { _ in }
+        _ arguments: [String], environment extra: [String: String] = [:],
+        timeout: Duration = .seconds(60), whileRunning: (Int32) -> Void = { _ in }
     ) throws -> DemoRun {
         let executable = try #require(
             executableURL, "goroutines-demo not found next to the tests")
@@ -76,6 +77,7 @@ enum DemoProcess {
         environment["GODEBUG"] = nil
         environment["GOMAXPROCS"] = nil
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        for (key, value) in extra { environment[key] = value }
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -137,6 +139,15 @@ extension RuntimeCoreTests {
             #expect(run.lastLine == "thread-limit limit=12 status=2 message_ok=true", "\(run)")
         }
 
+        /// The child wires --goroutines goroutines, so a limit above the
+        /// default 100 works when more goroutines are asked for.
+        @Test func threadLimitWiresTheGoroutinesAskedFor() throws {
+            let run = try DemoProcess.run(["thread-limit", "--limit", "120", "--goroutines", "130"])
+            #expect(run.exited(0), "\(run)")
+            #expect(run.stdout.contains("130 goroutines"), "\(run)")
+            #expect(run.lastLine == "thread-limit limit=120 status=2 message_ok=true", "\(run)")
+        }
+
         @Test(
             arguments: [
                 ["--bogus"],
@@ -148,6 +159,9 @@ extension RuntimeCoreTests {
                 ["skynet", "--goroutines", "12"],
                 ["lock-os-thread", "--child"],
                 ["quick-writes", "stray"],
+                ["thread-limit", "--limit", "200"],
+                ["thread-limit", "--limit", "20", "--goroutines", "20"],
+                ["--limit", "100"],
             ])
         func badCommandLinesExit64WithUsage(arguments: [String]) throws {
             let run = try DemoProcess.run(arguments)
@@ -155,6 +169,35 @@ extension RuntimeCoreTests {
             #expect(run.stderr.hasPrefix("goroutines-demo: "), "\(run)")
             #expect(run.stderr.contains("usage: goroutines-demo"), "\(run)")
             #expect(run.stdout.isEmpty, "\(run)")
+        }
+
+        /// A --dir the experiment cannot use is a usage error that names the
+        /// path and what is wrong with it, before anything runs.
+        @Test(arguments: [["quick-writes"], ["thread-limit"], []])
+        func unusableDirIsAUsageError(experiment: [String]) throws {
+            try DemoProcess.withDirectory { directory in
+                let file = directory + "/file"
+                #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+                var cases = [
+                    (directory + "/missing", "no such directory"), (file, "not a directory"),
+                ]
+                // Permissions do not hold back root; the case needs another user.
+                if getuid() != 0 {
+                    let locked = directory + "/locked"
+                    try FileManager.default.createDirectory(
+                        atPath: locked, withIntermediateDirectories: false,
+                        attributes: [.posixPermissions: 0o555])
+                    cases.append((locked, "not writable"))
+                }
+                for (path, reason) in cases {
+                    let run = try DemoProcess.run(experiment + ["--dir", path])
+                    #expect(run.exited(64), "\(run)")
+                    #expect(
+                        run.stderr.hasPrefix("goroutines-demo: --dir \(path): \(reason)"), "\(run)")
+                    #expect(run.stderr.contains("usage: goroutines-demo"), "\(run)")
+                    #expect(run.stdout.isEmpty, "\(run)")
+                }
+            }
         }
 
         @Test func helpPrintsUsageAndExits0() throws {
@@ -173,6 +216,59 @@ extension RuntimeCoreTests {
                 let match = try #require(run.lastLine.wholeMatch(of: summary), "\(run)")
                 #expect(Int(match.1)! >= 2)
                 #expect(DemoProcess.contents(directory) == [])
+            }
+        }
+
+        /// GOMAXPROCS for the experiments: --gomaxprocs, else a valid GOMAXPROCS
+        /// variable, else 2.
+        @Test(arguments: [
+            ([], "1", 1), (["--gomaxprocs", "3"], "1", 3), ([], "abc", 2), ([], "", 2),
+        ])
+        func writeExperimentsTakeGOMAXPROCSFromTheEnvironment(
+            flags: [String], variable: String, expected: Int
+        ) throws {
+            try DemoProcess.withDirectory { directory in
+                let run = try DemoProcess.run(
+                    ["quick-writes", "--goroutines", "4", "--seconds", "0.2", "--dir", directory]
+                        + flags,
+                    environment: ["GOMAXPROCS": variable])
+                #expect(run.exited(0), "\(run)")
+                let summary = try Regex(
+                    "quick-writes goroutines=4 gomaxprocs=\(expected) peak_threads=\\d+")
+                #expect(run.lastLine.wholeMatch(of: summary) != nil, "\(run)")
+            }
+        }
+
+        /// Whether /dev/shm is a writable memory file system here.
+        static var sharedMemoryIsTmpfs: Bool {
+            guard access("/dev/shm", W_OK | X_OK) == 0,
+                let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+            else { return false }
+            let shm = mounts.split(separator: "\n").last {
+                $0.split(separator: " ").dropFirst().first == "/dev/shm"
+            }
+            return shm?.split(separator: " ").dropFirst(2).first == "tmpfs"
+        }
+
+        /// quick-writes measures quick calls, so by default it writes to /dev/shm
+        /// when that is a tmpfs, even with TMPDIR set; else to TMPDIR. --dir wins.
+        @Test func quickWritesPrefersSharedMemoryOverTMPDIR() throws {
+            try DemoProcess.withDirectory { tmp in
+                let quick = ["quick-writes", "--goroutines", "4", "--seconds", "0.2"]
+                let run = try DemoProcess.run(quick, environment: ["TMPDIR": tmp])
+                #expect(run.exited(0), "\(run)")
+                let parent = Self.sharedMemoryIsTmpfs ? "/dev/shm" : tmp
+                let place = "  files go to \(parent)/goroutines-demo-quick-writes-"
+                #expect(run.stdout.contains(place), "\(run)")
+                if Self.sharedMemoryIsTmpfs { #expect(run.stdout.contains(" (tmpfs)\n"), "\(run)") }
+
+                try DemoProcess.withDirectory { directory in
+                    let named = try DemoProcess.run(
+                        quick + ["--dir", directory], environment: ["TMPDIR": tmp])
+                    #expect(named.exited(0), "\(named)")
+                    let place = "  files go to \(directory)/goroutines-demo-quick-writes-"
+                    #expect(named.stdout.contains(place), "\(named)")
+                }
             }
         }
 

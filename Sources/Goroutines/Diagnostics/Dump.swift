@@ -1,6 +1,6 @@
 // Goroutine dumps: every goroutine with its state, wait reason and creation
-// site, in Go's shape. SIGQUIT prints one and the process goes on; the
-// deadlock detector prints one before it exits.
+// site (none for the main goroutine), in Go's shape. SIGQUIT prints one and
+// the process goes on; the deadlock detector prints one before it exits.
 
 import CGoroutines
 import Glibc
@@ -28,9 +28,14 @@ enum GoroutineDump {
             case .blocking: state = "syscall"
             default: state = g.waitReason.text
             }
-            if status == .waiting || status == .blocking {
-                let minutes = (now - g.waitSince) / 60_000_000_000
-                if minutes >= 1 { state += ", \(minutes) minute" + (minutes == 1 ? "" : "s") }
+            // As in Go: the wait shows from one minute on, always "minutes",
+            // and not at all when its start is unknown.
+            var since: Int64? = nil
+            if status == .waiting { since = g.waitSince }
+            if status == .blocking { since = BlockingRegion.start(of: g) }
+            if let since, since > 0 {
+                let minutes = (now - since) / 60_000_000_000
+                if minutes >= 1 { state += ", \(minutes) minutes" }
             }
             if g.lockedMachine != nil { state += ", locked to thread" }
             if g.isExternal {
@@ -38,7 +43,10 @@ enum GoroutineDump {
                 continue
             }
             out += "goroutine \(g.id) [\(state)]:\n"
-            out += "\tcreated by goroutine \(g.parentID) at \(g.createdFile):\(g.createdLine)\n\n"
+            if !g.isMain {
+                out += "\tcreated by goroutine \(g.parentID) at \(g.createdFile):\(g.createdLine)\n"
+            }
+            out += "\n"
         }
         return out
     }

@@ -11,6 +11,12 @@
 // goroutine globally and put the thread to sleep until another machine runs
 // the goroutine. A region entered with `handOff: true` gives the P away at
 // once, for calls known to block for long.
+//
+// Goroutine dumps time a region from its start without adding to the quick
+// path: `blockingStart` on the P, which `enter` stores anyway, while the
+// region still holds its P; once the P is taken away (by sysmon, or at once
+// with `handOff`), the taker first copies that start to the machine's
+// `blockingSince`, since the P's next owner overwrites `blockingStart`.
 
 import CGoroutines
 import Synchronization
@@ -45,15 +51,32 @@ enum BlockingRegion {
         g.status.store(GStatus.blocking.rawValue, ordering: .relaxed)
         g.waitReason = .blocking
         owner.inBlockingRegion.store(true, ordering: .releasing)
-        if handOff,
-            p.ownership.compareExchange(
+        if handOff {
+            owner.blockingSince.store(now, ordering: .relaxed)
+            if p.ownership.compareExchange(
                 expected: Processor.word(owner.id, .blocking),
                 desired: Processor.word(0, .runtime), ordering: .acquiringAndReleasing
-            ).exchanged
-        {
-            Scheduler.shared.handOff(p)
+            ).exchanged {
+                Scheduler.shared.handOff(p)
+            }
         }
         return true
+    }
+
+    /// When `g`'s current region started (ns), or nil when that is not
+    /// known. For goroutine dumps, from another thread: the reads race with
+    /// the region, so the answer may be stale by the length of a transition.
+    static func start(of g: Goroutine) -> Int64? {
+        guard let m = g.machine, m.inBlockingRegion.load(ordering: .acquiring) else {
+            return nil
+        }
+        if let p = m.processor,
+            p.ownership.load(ordering: .acquiring) == Processor.word(m.id, .blocking)
+        {
+            return p.blockingStart.load(ordering: .relaxed)
+        }
+        let since = m.blockingSince.load(ordering: .relaxed)
+        return since > 0 ? since : nil
     }
 
     /// The P was lost to sysmon before the region: get one back, then enter.

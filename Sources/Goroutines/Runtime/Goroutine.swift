@@ -81,6 +81,8 @@ final class Goroutine: @unchecked Sendable {
     @exclusivity(unchecked) var createdFile: StaticString = ""
     @exclusivity(unchecked) var createdLine: UInt = 0
     @exclusivity(unchecked) var parentID: Int64 = 0
+    /// The goroutine Runtime.main runs; dumps show no creator for it.
+    @exclusivity(unchecked) var isMain = false
 
     /// The machine running this goroutine, while it runs.
     @exclusivity(unchecked) unowned(unsafe) var machine: Machine?

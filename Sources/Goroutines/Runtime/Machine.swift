@@ -81,6 +81,10 @@ final class Machine: @unchecked Sendable {
     let inBlockingRegion = Atomic<Bool>(false)
     /// Set when sysmon took this machine's P for unmarked blocking.
     let lostProcessor = Atomic<Bool>(false)
+    /// When the current blocking region started (ns), once its P is gone:
+    /// whoever takes the P away copies the P's `blockingStart` here first.
+    /// Read only by goroutine dumps.
+    let blockingSince = Atomic<Int64>(0)
 
     init(id: Int, mainThread: Bool = false) {
         self.id = id

@@ -130,7 +130,8 @@ func reacquireProcessor() -> Processor {
 // MARK: - Spawning
 
 /// Starts a goroutine running `body`. With `onto`, a P the calling thread
-/// holds in the runtime state (Runtime.main), it goes to that P's runnext.
+/// holds in the runtime state, it goes to that P's runnext: Runtime.main
+/// starts the main goroutine this way.
 func spawn(
     _ body: @escaping @Sendable () -> Void, file: StaticString, line: UInt,
     onto target: Processor? = nil
@@ -142,6 +143,7 @@ func spawn(
         prepare(g, body: body, target)
         g.createdFile = file
         g.createdLine = line
+        g.isMain = true
         target.countStarted()
         target.put(g, next: true)
         return
@@ -152,6 +154,7 @@ func spawn(
     g.createdFile = file
     g.createdLine = line
     g.parentID = parent
+    g.isMain = false
     if let p {
         p.countStarted()
     } else {

@@ -121,13 +121,18 @@ private final class Monitor {
                     p.sysmonBlockingTick = tick
                     continue
                 }
-                let waited = now - p.blockingStart.load(ordering: .relaxed)
+                let started = p.blockingStart.load(ordering: .relaxed)
+                let waited = now - started
                 let workWaiting =
                     !p.isQueueEmpty || sched.globalCount.load(ordering: .relaxed) > 0
                 let nobodyFree =
                     sched.spinningCount.load(ordering: .relaxed)
                     + sched.idleProcessorCount.load(ordering: .relaxed) == 0
                 if !workWaiting && !nobodyFree && waited < 10_000_000 { continue }
+                // Before the P goes: goroutine dumps time the region from here.
+                if let m = p.machine, m.id == owner {
+                    m.blockingSince.store(started, ordering: .relaxed)
+                }
                 if p.ownership.compareExchange(
                     expected: word, desired: Processor.word(0, .runtime),
                     ordering: .acquiringAndReleasing
