@@ -74,9 +74,11 @@ extension RuntimeCoreTests {
             let sourceFiles = sources.map { source in
                 source.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             }
+            // A manifest excerpt (first line `// Package.swift`) is not code a
+            // test can compile; every other Swift block must be here.
             let blocks = readme.components(separatedBy: "```swift\n").dropFirst().map {
                 $0.components(separatedBy: "```")[0]
-            }
+            }.filter { !$0.hasPrefix("// Package.swift\n") }
             #expect(!blocks.isEmpty)
             for block in blocks {
                 let lines = block.split(separator: "\n").map {
