@@ -87,7 +87,11 @@ private final class Monitor {
                 !anyBlocking(procs)
             {
                 Deadlock.check()
-                Sysmon.deepSleepUntilWoken(timeoutNanos: 100_000_000)
+                // With schedtrace on, wake for each line, as Go's sysmon does.
+                let trace = Int64(GODebug.shared.schedtraceMillis) * 1_000_000
+                let timeout: Int64 = trace > 0 ? min(trace, 100_000_000) : 100_000_000
+                Sysmon.deepSleepUntilWoken(timeoutNanos: timeout)
+                Trace.tick(now: coarseNanos())
                 idleRounds = 0
                 continue
             }

@@ -1,0 +1,156 @@
+// Scenarios that probe the scheduler's edges: GOMAXPROCS raised past its
+// start-up value, timer wake-ups under a busy hand-off workload, schedtrace
+// while the runtime idles, and the OS thread count at the thread limit.
+// Each prints what it measured; the tests judge the numbers.
+
+import Goroutines
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// The integer argument after the scenario name.
+private func intArgument() -> Int {
+    guard CommandLine.arguments.count > 2, let n = Int(CommandLine.arguments[2]) else {
+        print("missing integer argument")
+        exit(64)
+    }
+    return n
+}
+
+/// Raises GOMAXPROCS to the argument, then has that many goroutines spin at
+/// once: each counts itself in and spins until all have, or 3 s have passed.
+/// With n processors all n run at the same time, on n threads.
+func advGrowMaxProcsRunsInParallel() {
+    let target = intArgument()
+    Runtime.main {
+        Runtime.setMaxProcs(target)
+        let running = Atomic<Int>(0)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(3)
+        for _ in 1..<target {
+            go {
+                running.add(1, ordering: .relaxed)
+                while running.load(ordering: .relaxed) < target, clock.now < deadline {}
+            }
+        }
+        running.add(1, ordering: .relaxed)
+        while running.load(ordering: .relaxed) < target, clock.now < deadline {}
+        print("running=\(running.load(ordering: .relaxed)) maxprocs=\(Runtime.maxProcs)")
+        exit(0)
+    }
+}
+
+/// Raises GOMAXPROCS to 4, lets some goroutines come and go, then blocks the
+/// main goroutine forever: Go's deadlock error is due.
+func advDeadlockAfterGrowingMaxProcs() {
+    Runtime.main {
+        Runtime.setMaxProcs(4)
+        let group = WaitGroup()
+        for _ in 0..<8 {
+            group.add(1)
+            go {
+                defer { group.done() }
+                Runtime.yield()
+            }
+        }
+        group.wait()
+        _ = Channel<Int>().receive()
+        print("survived")
+        exit(1)
+    }
+}
+
+/// Runs the argument's number of unbuffered ping-pong pairs, and meanwhile
+/// sleeps 1 ms twenty times on the main goroutine. Prints the average and
+/// the worst time each sleep took, in microseconds.
+func advSleepUnderPingPong() {
+    let pairs = intArgument()
+    Runtime.main {
+        let stop = Atomic<Bool>(false)
+        let group = WaitGroup()
+        for _ in 0..<pairs {
+            let ping = Channel<Int>()
+            let pong = Channel<Int>()
+            group.add(2)
+            go {
+                defer { group.done() }
+                while !stop.load(ordering: .relaxed) {
+                    ping.send(0)
+                    _ = pong.receive()
+                }
+                ping.close()
+            }
+            go {
+                defer { group.done() }
+                while let value = ping.receive() { pong.send(value) }
+            }
+        }
+        let clock = ContinuousClock()
+        let rounds = 20
+        var total = Duration.zero
+        var worst = Duration.zero
+        for _ in 0..<rounds {
+            let start = clock.now
+            sleep(for: .milliseconds(1))
+            let took = clock.now - start
+            total += took
+            worst = max(worst, took)
+        }
+        stop.store(true, ordering: .relaxed)
+        group.wait()
+        print("average_us=\(microseconds(total / rounds)) worst_us=\(microseconds(worst))")
+        exit(0)
+    }
+}
+
+/// Sleeps 300 ms with nothing else to do, then exits; run with a
+/// GODEBUG=schedtrace period to see how many SCHED lines the idle runtime
+/// prints.
+func advIdleForSchedtrace() {
+    Runtime.main {
+        sleep(for: .milliseconds(300))
+        exit(0)
+    }
+}
+
+/// Sets the thread limit to the argument under the wait policy, runs 40
+/// goroutines that hand their processor off and sleep in a blocking region,
+/// and prints the most OS threads the process had while they slept.
+func advThreadLimitPeak() {
+    let limit = intArgument()
+    Runtime.main {
+        Runtime.threadLimitPolicy = .wait
+        Runtime.maxThreads = limit
+        let peak = Atomic<Int>(0)
+        let group = WaitGroup()
+        for _ in 0..<40 {
+            group.add(1)
+            go {
+                defer { group.done() }
+                blocking(handOff: true) {
+                    usleep(20_000)
+                    let now = Runtime.threadCount
+                    var seen = peak.load(ordering: .relaxed)
+                    while now > seen {
+                        let swap = peak.compareExchange(
+                            expected: seen, desired: now, ordering: .relaxed)
+                        if swap.exchanged { break }
+                        seen = swap.original
+                    }
+                }
+            }
+        }
+        group.wait()
+        print("limit=\(limit) peak=\(peak.load(ordering: .relaxed))")
+        exit(0)
+    }
+}
+
+private func microseconds(_ duration: Duration) -> Int64 {
+    let (seconds, attoseconds) = duration.components
+    return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+}

@@ -1,0 +1,73 @@
+// Edge cases found by attacking the runtime, each in a child process
+// (Tests/Crashers/AdversarialCrashers.swift) so that process-wide settings
+// (GOMAXPROCS, the thread limit, GODEBUG) start fresh.
+
+import Foundation
+import Testing
+
+@Suite struct AdversarialTests {
+    /// The value of `key=` in a child's stdout, e.g. `running=4`.
+    private func field(_ key: String, in text: String) -> Int? {
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        where word.hasPrefix(key + "=") {
+            return Int(word.dropFirst(key.count + 1))
+        }
+        return nil
+    }
+
+    /// Processors added by `setMaxProcs` beyond the start-up count must run
+    /// goroutines: with GOMAXPROCS raised to 4, four spinning goroutines run
+    /// at once.
+    @Test(arguments: ["1", "2"])
+    func raisedMaxProcsRunInParallel(startup: String) throws {
+        let result = try ChildProcess.run(
+            ["adv-grow-maxprocs", "4"], environment: ["GOMAXPROCS": startup])
+        #expect(result.exited(0), "\(result)")
+        #expect(field("maxprocs", in: result.stdout) == 4, "\(result)")
+        #expect(field("running", in: result.stdout) == 4, "\(result)")
+    }
+
+    /// Deadlock detection still works after GOMAXPROCS was raised past its
+    /// start-up value.
+    @Test(arguments: ["1", "2"])
+    func deadlockDetectedAfterRaisingMaxProcs(startup: String) throws {
+        let result = try ChildProcess.run(
+            ["adv-deadlock-after-grow"], environment: ["GOMAXPROCS": startup],
+            timeout: .seconds(10))
+        #expect(result.exited(2), "\(result)")
+        #expect(
+            result.stderr.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n"),
+            "\(result)")
+    }
+
+    /// A sleeping goroutine wakes soon after its timer fires even while
+    /// other goroutines hand values back and forth without pause. Go 1.19 on
+    /// the same workload averages about 1.1 ms per 1 ms sleep; allow 15 ms.
+    @Test(arguments: ["1", "2"])
+    func sleepWakesPromptlyUnderPingPong(procs: String) throws {
+        let result = try ChildProcess.run(
+            ["adv-sleep-under-pingpong", "3"], environment: ["GOMAXPROCS": procs])
+        #expect(result.exited(0), "\(result)")
+        let average = try #require(field("average_us", in: result.stdout), "\(result)")
+        #expect(average < 15_000, "\(result)")
+    }
+
+    /// GODEBUG=schedtrace=10 prints a line every 10 ms even while every
+    /// processor is idle, as Go does: a 300 ms sleep gives about 30 lines.
+    @Test func schedtraceKeepsPrintingWhileIdle() throws {
+        let result = try ChildProcess.run(
+            ["adv-idle-schedtrace"], environment: ["GODEBUG": "schedtrace=10"])
+        #expect(result.exited(0), "\(result)")
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("SCHED ") }
+        #expect(lines.count >= 15, "\(result)")
+    }
+
+    /// Under the wait policy the process never has more OS threads than
+    /// `maxThreads`, as Go's limit bounds every thread of the program.
+    @Test func threadLimitBoundsTheProcessThreads() throws {
+        let result = try ChildProcess.run(["adv-thread-limit-peak", "8"])
+        #expect(result.exited(0), "\(result)")
+        let peak = try #require(field("peak", in: result.stdout), "\(result)")
+        #expect(peak <= 8, "\(result)")
+    }
+}
