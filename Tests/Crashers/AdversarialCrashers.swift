@@ -1,6 +1,7 @@
 // Scenarios that probe the scheduler's edges: GOMAXPROCS raised past its
-// start-up value, timer wake-ups under a busy hand-off workload, schedtrace
-// while the runtime idles, and the OS thread count at the thread limit.
+// start-up value or lowered under blocked goroutines, timer wake-ups under a
+// busy hand-off workload, schedtrace while the runtime idles, and the OS
+// thread count at the thread limit.
 // Each prints what it measured; the tests judge the numbers.
 
 import Goroutines
@@ -61,6 +62,48 @@ func advDeadlockAfterGrowingMaxProcs() {
         _ = Channel<Int>().receive()
         print("survived")
         exit(1)
+    }
+}
+
+/// Lowers GOMAXPROCS to 1 while every processor's goroutine sleeps in a call
+/// (a marked blocking region with argument "marked", else an unmarked
+/// `usleep`) with a goroutine queued behind it. Three rounds; prints the
+/// longest any queued goroutine waited, in microseconds. Go moves the run
+/// queues of the processors it removes to the global queue at once.
+func advShrinkWhileBlocking() {
+    let marked = CommandLine.arguments.count > 2 && CommandLine.arguments[2] == "marked"
+    Runtime.main {
+        let procs = Runtime.maxProcs
+        let clock = ContinuousClock()
+        var worst = Duration.zero
+        for _ in 0..<3 {
+            Runtime.setMaxProcs(procs)
+            let sleeping = Atomic<Int>(0)
+            let waits = Channel<Duration>(capacity: procs)
+            let start = clock.now
+            for _ in 0..<procs {
+                go {
+                    go { waits.send(clock.now - start) }
+                    sleeping.add(1, ordering: .relaxed)
+                    if marked {
+                        blocking { usleep(300_000) }
+                    } else {
+                        usleep(300_000)
+                    }
+                }
+            }
+            let shrunk = Channel<Bool>(capacity: 1)
+            startPlainThread {
+                while sleeping.load(ordering: .relaxed) < procs {}
+                Runtime.setMaxProcs(1)
+                shrunk.send(true)
+            }
+            for _ in 0..<procs { worst = max(worst, waits.receive()!) }
+            _ = shrunk.receive()
+            usleep(300_000)  // let the sleepers finish before the next round
+        }
+        print("procs=\(procs) worst_us=\(microseconds(worst))")
+        exit(0)
     }
 }
 
@@ -153,4 +196,23 @@ func advThreadLimitPeak() {
 private func microseconds(_ duration: Duration) -> Int64 {
     let (seconds, attoseconds) = duration.components
     return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+}
+
+/// Runs `body` on a new plain thread (not one of the runtime's).
+private func startPlainThread(_ body: @escaping @Sendable () -> Void) {
+    final class Body: @unchecked Sendable {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+    let context = Unmanaged.passRetained(Body(body)).toOpaque()
+    var thread = pthread_t()
+    let error = pthread_create(
+        &thread, nil,
+        { raw in
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+    precondition(error == 0, "pthread_create failed: \(error)")
+    pthread_detach(thread)
 }

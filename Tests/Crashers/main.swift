@@ -45,6 +45,7 @@ case "adv-deadlock-after-grow": advDeadlockAfterGrowingMaxProcs()
 case "adv-sleep-under-pingpong": advSleepUnderPingPong()
 case "adv-idle-schedtrace": advIdleForSchedtrace()
 case "adv-thread-limit-peak": advThreadLimitPeak()
+case "adv-shrink-while-blocking": advShrinkWhileBlocking()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

@@ -27,6 +27,18 @@ import Testing
         #expect(field("running", in: result.stdout) == 4, "\(result)")
     }
 
+    /// Lowering GOMAXPROCS while each processor's goroutine sleeps in a call
+    /// must not strand the goroutines queued on the removed processors until
+    /// those calls return (300 ms here); Go runs them within a few ms.
+    @Test(arguments: [("2", "unmarked"), ("4", "unmarked"), ("2", "marked"), ("4", "marked")])
+    func shrinkingMaxProcsDoesNotStrandQueuedWork(procs: String, call: String) throws {
+        let result = try ChildProcess.run(
+            ["adv-shrink-while-blocking", call], environment: ["GOMAXPROCS": procs])
+        #expect(result.exited(0), "\(result)")
+        let worst = try #require(field("worst_us", in: result.stdout), "\(result)")
+        #expect(worst < 100_000, "\(result)")
+    }
+
     /// Deadlock detection still works after GOMAXPROCS was raised past its
     /// start-up value.
     @Test(arguments: ["1", "2"])
