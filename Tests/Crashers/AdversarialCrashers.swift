@@ -1,7 +1,7 @@
 // Scenarios that probe the scheduler's edges: GOMAXPROCS raised past its
 // start-up value or lowered under blocked goroutines, timer wake-ups under a
 // busy hand-off workload, schedtrace while the runtime idles, and the OS
-// thread count at the thread limit.
+// thread count at the thread limit; and a file path with a NUL byte in it.
 // Each prints what it measured; the tests judge the numbers.
 
 import Goroutines
@@ -196,6 +196,33 @@ func advThreadLimitPeak() {
 private func microseconds(_ duration: Duration) -> Int64 {
     let (seconds, attoseconds) = duration.components
     return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+}
+
+/// `File.removeAll` on a path with a NUL byte after the name of a directory
+/// that holds a file. Prints `errno=N` if it threw (0 if it returned) and
+/// `exists=1` if the directory is still there.
+func advRemoveAllNulPath() {
+    Runtime.main {
+        var code: Int32 = -1
+        var exists = false
+        do {
+            let directory = try File.makeTemporaryDirectory(prefix: "goroutines-adv-nul-")
+            try writeFile(directory + "/keep", "precious\n")
+            do throws(FileError) {
+                try File.removeAll(directory + "\0/sub")
+                code = 0
+            } catch {
+                code = error.errno
+            }
+            exists = (try? File.status(at: directory + "/keep")) != nil
+            try? File.removeAll(directory)
+        } catch {
+            print("setup failed: \(error)")
+            exit(1)
+        }
+        print("errno=\(code) exists=\(exists ? 1 : 0)")
+        exit(0)
+    }
 }
 
 /// Runs `body` on a new plain thread (not one of the runtime's).

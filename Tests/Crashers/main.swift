@@ -46,6 +46,7 @@ case "adv-sleep-under-pingpong": advSleepUnderPingPong()
 case "adv-idle-schedtrace": advIdleForSchedtrace()
 case "adv-thread-limit-peak": advThreadLimitPeak()
 case "adv-shrink-while-blocking": advShrinkWhileBlocking()
+case "adv-removeall-nul": advRemoveAllNulPath()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

@@ -5,6 +5,8 @@
 import Foundation
 import Testing
 
+@testable import Goroutines
+
 @Suite struct AdversarialTests {
     /// The value of `key=` in a child's stdout, e.g. `running=4`.
     private func field(_ key: String, in text: String) -> Int? {
@@ -81,5 +83,44 @@ import Testing
         #expect(result.exited(0), "\(result)")
         let peak = try #require(field("peak", in: result.stdout), "\(result)")
         #expect(peak <= 8, "\(result)")
+    }
+
+    /// A path with a NUL byte cannot name a file. Go's calls fail with
+    /// EINVAL; passing it on as a C string would cut it at the NUL and act on
+    /// another file.
+    @Test func pathsWithANulByteFailWithEINVAL() throws {
+        try withIOScratch { directory in
+            let keep = directory + "/keep"
+            try writeFile(keep, "precious\n")
+            let bad = keep + "\0.bak"
+            let calls: [(String, () throws(FileError) -> Void)] = [
+                ("writeFile", { () throws(FileError) in try writeFile(bad, "overwritten\n") }),
+                ("open", { () throws(FileError) in _ = try File.open(bad) }),
+                ("status", { () throws(FileError) in _ = try File.status(at: bad) }),
+                ("readFile", { () throws(FileError) in _ = try readFile(bad) }),
+                ("list", { () throws(FileError) in _ = try File.contentsOfDirectory(bad) }),
+                ("mkdir", { () throws(FileError) in try File.makeDirectory(directory + "/d\0x") }),
+                ("remove", { () throws(FileError) in try File.remove(bad) }),
+            ]
+            for (name, call) in calls {
+                do throws(FileError) {
+                    try call()
+                    Issue.record("\(name) accepted a path with a NUL byte")
+                } catch {
+                    #expect(error.errno == EINVAL, "\(name): \(error)")
+                }
+            }
+            #expect(try readFile(keep) == Array("precious\n".utf8))
+            #expect((try? File.status(at: directory + "/d")) == nil)
+        }
+    }
+
+    /// `File.removeAll` on such a path must neither recurse forever nor
+    /// remove the directory the path starts with.
+    @Test func removeAllRejectsAPathWithANulByte() throws {
+        let result = try ChildProcess.run(["adv-removeall-nul"])
+        #expect(result.exited(0), "\(result)")
+        #expect(field("errno", in: result.stdout) == Int(EINVAL), "\(result)")
+        #expect(field("exists", in: result.stdout) == 1, "\(result)")
     }
 }
