@@ -1,7 +1,8 @@
 // Scenarios that probe the scheduler's edges: GOMAXPROCS raised past its
 // start-up value or lowered under blocked goroutines, timer wake-ups under a
 // busy hand-off workload, schedtrace while the runtime idles, and the OS
-// thread count at the thread limit; and a file path with a NUL byte in it.
+// thread count at the thread limit; a file path with a NUL byte in it, and a
+// file closed while another goroutine writes to it.
 // Each prints what it measured; the tests judge the numbers.
 
 import Goroutines
@@ -221,6 +222,53 @@ func advRemoveAllNulPath() {
             exit(1)
         }
         print("errno=\(code) exists=\(exists ? 1 : 0)")
+        exit(0)
+    }
+}
+
+/// Closes a `File` while another goroutine's large write to it waits in the
+/// kernel, then opens another file, which gets the same descriptor number.
+/// The writer's socket has a send timeout, so its write(2) returns a partial
+/// count and `File.write` goes on with the rest. Prints how many bytes ended
+/// up in the unrelated file (`victim_bytes`).
+func advCloseDuringWrite() {
+    Runtime.main {
+        var pair: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
+            print("socketpair failed")
+            exit(1)
+        }
+        var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
+        let size = socklen_t(MemoryLayout<timeval>.size)
+        _ = setsockopt(pair[1], SOL_SOCKET, SO_SNDTIMEO, &timeout, size)
+        let writer = File(descriptor: pair[1], name: "socket")
+        let finished = Channel<Bool>(capacity: 1)
+        go {
+            finished.send((try? writer.write([UInt8](repeating: 65, count: 4 << 20))) != nil)
+        }
+        // The socket's queue stops growing once the writer waits in write(2).
+        var last: Int32 = -1
+        while true {
+            var queued: Int32 = 0
+            _ = ioctl(pair[0], UInt(FIONREAD), &queued)
+            if queued > 0 && queued == last { break }
+            last = queued
+            usleep(2_000)
+        }
+        do {
+            try writer.close()
+            let directory = try File.makeTemporaryDirectory(prefix: "goroutines-adv-close-")
+            defer { try? File.removeAll(directory) }
+            let victim = try File.open(directory + "/victim", [.write, .create, .truncate])
+            let wrote = finished.receive()!
+            let bytes = try File.status(at: directory + "/victim").size
+            print(
+                "writer_fd=\(pair[1]) victim_fd=\(victim.descriptor) "
+                    + "write_succeeded=\(wrote ? 1 : 0) victim_bytes=\(bytes)")
+        } catch {
+            print("failed: \(error)")
+            exit(1)
+        }
         exit(0)
     }
 }

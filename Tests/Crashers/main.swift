@@ -47,6 +47,7 @@ case "adv-idle-schedtrace": advIdleForSchedtrace()
 case "adv-thread-limit-peak": advThreadLimitPeak()
 case "adv-shrink-while-blocking": advShrinkWhileBlocking()
 case "adv-removeall-nul": advRemoveAllNulPath()
+case "adv-close-during-write": advCloseDuringWrite()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

@@ -123,4 +123,13 @@ import Testing
         #expect(field("errno", in: result.stdout) == Int(EINVAL), "\(result)")
         #expect(field("exists", in: result.stdout) == 1, "\(result)")
     }
+
+    /// Closing a `File` while another goroutine writes to it must not send
+    /// the rest of that write to whatever file reuses the descriptor number.
+    /// Go's `os.File` keeps the descriptor open until in-flight calls end.
+    @Test func writeInFlightAtCloseNeverReachesAnotherFile() throws {
+        let result = try ChildProcess.run(["adv-close-during-write"])
+        #expect(result.exited(0), "\(result)")
+        #expect(field("victim_bytes", in: result.stdout) == 0, "\(result)")
+    }
 }
