@@ -1,8 +1,9 @@
 // Scenarios that probe the scheduler's edges: GOMAXPROCS raised past its
 // start-up value or lowered under blocked goroutines, timer wake-ups under a
 // busy hand-off workload, schedtrace while the runtime idles, and the OS
-// thread count at the thread limit; a file path with a NUL byte in it, and a
-// file closed while another goroutine writes to it.
+// thread count at the thread limit; a file path with a NUL byte in it, a
+// file closed while another goroutine writes to it, and a Group limited to
+// zero goroutines.
 // Each prints what it measured; the tests judge the numbers.
 
 import Goroutines
@@ -270,6 +271,27 @@ func advCloseDuringWrite() {
             exit(1)
         }
         exit(0)
+    }
+}
+
+/// `tryGo` on a group whose limit is zero; prints `tryGo=1` if it started
+/// the goroutine, `tryGo=0` if it declined.
+func advGroupLimitZeroTryGo() {
+    Runtime.main {
+        let group = Group(limit: 0)
+        print("tryGo=\(group.tryGo {} ? 1 : 0)")
+        exit(0)
+    }
+}
+
+/// `go` on a group whose limit is zero, from the only goroutine: it waits
+/// forever, so Go reports a deadlock.
+func advGroupLimitZeroGo() {
+    Runtime.main {
+        let group = Group(limit: 0)
+        group.go {}
+        print("survived")
+        exit(1)
     }
 }
 

@@ -48,6 +48,8 @@ case "adv-thread-limit-peak": advThreadLimitPeak()
 case "adv-shrink-while-blocking": advShrinkWhileBlocking()
 case "adv-removeall-nul": advRemoveAllNulPath()
 case "adv-close-during-write": advCloseDuringWrite()
+case "adv-group-limit-zero-trygo": advGroupLimitZeroTryGo()
+case "adv-group-limit-zero-go": advGroupLimitZeroGo()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

@@ -132,4 +132,20 @@ import Testing
         #expect(result.exited(0), "\(result)")
         #expect(field("victim_bytes", in: result.stdout) == 0, "\(result)")
     }
+
+    /// `Group.setLimit` documents that with a limit of zero `tryGo` always
+    /// fails and `go` blocks forever, as in Go's errgroup.
+    @Test func groupWithZeroLimitDeclinesTryGo() throws {
+        let result = try ChildProcess.run(["adv-group-limit-zero-trygo"])
+        #expect(result.exited(0), "\(result)")
+        #expect(field("tryGo", in: result.stdout) == 0, "\(result)")
+    }
+
+    @Test func groupWithZeroLimitBlocksGo() throws {
+        let result = try ChildProcess.run(["adv-group-limit-zero-go"], timeout: .seconds(10))
+        #expect(result.exited(2), "\(result)")
+        #expect(
+            result.stderr.hasPrefix("fatal error: all goroutines are asleep - deadlock!\n"),
+            "\(result)")
+    }
 }
