@@ -67,13 +67,14 @@ import Testing
     }
 
     /// GODEBUG=schedtrace=10 prints a line every 10 ms even while every
-    /// processor is idle, as Go does: a 300 ms sleep gives about 30 lines.
+    /// processor is idle, as Go does: a 300 ms sleep gives about 30 lines
+    /// (at least 8 leaves room for a loaded machine).
     @Test func schedtraceKeepsPrintingWhileIdle() throws {
         let result = try ChildProcess.run(
             ["adv-idle-schedtrace"], environment: ["GODEBUG": "schedtrace=10"])
         #expect(result.exited(0), "\(result)")
         let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("SCHED ") }
-        #expect(lines.count >= 15, "\(result)")
+        #expect(lines.count >= 8, "\(result)")
     }
 
     /// Under the wait policy the process never has more OS threads than
