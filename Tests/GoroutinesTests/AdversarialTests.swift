@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@testable import Goroutines
+import Goroutines
 
 @Suite struct AdversarialTests {
     /// The value of `key=` in a child's stdout, e.g. `running=4`.
