@@ -1,11 +1,11 @@
-// Edge cases found by attacking the runtime, each in a child process
-// (Tests/Crashers/AdversarialCrashers.swift) so that process-wide settings
-// (GOMAXPROCS, the thread limit, GODEBUG) start fresh.
+// Edge cases found by attacking the runtime. Most run in a child process
+// (Tests/Crashers/AdversarialCrashers.swift), so that process-wide settings
+// (GOMAXPROCS, the thread limit, GODEBUG) start fresh and a crash or a hang
+// fails one test rather than the whole run.
 
 import Foundation
-import Testing
-
 import Goroutines
+import Testing
 
 @Suite struct AdversarialTests {
     /// The value of `key=` in a child's stdout, e.g. `running=4`.
