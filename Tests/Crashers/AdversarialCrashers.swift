@@ -2,8 +2,8 @@
 // start-up value or lowered under blocked goroutines, timer wake-ups under a
 // busy hand-off workload, schedtrace while the runtime idles, and the OS
 // thread count at the thread limit; a file path with a NUL byte in it, a
-// file closed while another goroutine writes to it, and a Group limited to
-// zero goroutines.
+// file closed while another goroutine writes to it, a Group limited to zero
+// goroutines, and the thread-limit wait policy when threads exit.
 // Each prints what it measured; the tests judge the numbers.
 
 import Goroutines
@@ -292,6 +292,29 @@ func advGroupLimitZeroGo() {
         group.go {}
         print("survived")
         exit(1)
+    }
+}
+
+/// Under the wait policy with room for one more thread, 20 goroutines each
+/// wire themselves to a thread, block in a handing-off region and exit, so
+/// their threads end (the main thread is parked instead). Each thread that
+/// ends frees a slot for the queued goroutines. Prints `finished=1`.
+func advWaitPolicyThreadsExit() {
+    Runtime.main {
+        Runtime.threadLimitPolicy = .wait
+        Runtime.maxThreads = Runtime.threadCount + 1
+        let group = WaitGroup()
+        for _ in 0..<20 {
+            group.add(1)
+            go {
+                Runtime.lockOSThread()
+                _ = blocking(handOff: true) { usleep(2_000) }
+                group.done()
+            }
+        }
+        group.wait()
+        print("finished=1")
+        exit(0)
     }
 }
 

@@ -50,6 +50,7 @@ case "adv-removeall-nul": advRemoveAllNulPath()
 case "adv-close-during-write": advCloseDuringWrite()
 case "adv-group-limit-zero-trygo": advGroupLimitZeroTryGo()
 case "adv-group-limit-zero-go": advGroupLimitZeroGo()
+case "adv-wait-policy-threads-exit": advWaitPolicyThreadsExit()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

@@ -29,6 +29,17 @@ import Testing
         #expect(field("running", in: result.stdout) == 4, "\(result)")
     }
 
+    /// Under the wait policy a thread that ends frees a slot, and goroutines
+    /// queued for want of a thread then run. Here each goroutine's thread
+    /// ends with it, so they only finish if the freed slots are used.
+    @Test func waitPolicyUsesSlotsFreedByEndingThreads() throws {
+        let result = try ChildProcess.run(
+            ["adv-wait-policy-threads-exit"], environment: ["GOMAXPROCS": "2"],
+            timeout: .seconds(10))
+        #expect(result.exited(0), "\(result)")
+        #expect(field("finished", in: result.stdout) == 1, "\(result)")
+    }
+
     /// Lowering GOMAXPROCS while each processor's goroutine sleeps in a call
     /// must not strand the goroutines queued on the removed processors until
     /// those calls return (300 ms here); Go runs them within a few ms.

@@ -60,8 +60,12 @@ private let machineThreadMain:
                 m.wakeSpinning = false
             }
             runMachine(m)
-            Scheduler.shared.machineCount.subtract(1, ordering: .relaxed)
-            Scheduler.shared.retire(m)
+            let sched = Scheduler.shared
+            sched.machineCount.subtract(1, ordering: .relaxed)
+            sched.retire(m)
+            // Under the wait policy, work may be queued for want of the
+            // thread slot this one just freed: wake a machine to look.
+            if sched.waitForThreadSlot.load(ordering: .relaxed) { sched.wakeIfIdle() }
             gr_tls_set_machine(nil)
             return nil
         }
