@@ -41,6 +41,17 @@ case "sync-semaphore-oversized": syncSemaphoreOversizedAcquire()
 case "sync-semaphore-over-release": syncSemaphoreOverRelease()
 case "sync-group-setlimit-active": syncGroupSetLimitWhileActive()
 case "sync-lock-deadlock": syncLockDeadlock()
+case "adv-grow-maxprocs": advGrowMaxProcsRunsInParallel()
+case "adv-deadlock-after-grow": advDeadlockAfterGrowingMaxProcs()
+case "adv-sleep-under-pingpong": advSleepUnderPingPong()
+case "adv-idle-schedtrace": advIdleForSchedtrace()
+case "adv-thread-limit-peak": advThreadLimitPeak()
+case "adv-shrink-while-blocking": advShrinkWhileBlocking()
+case "adv-removeall-nul": advRemoveAllNulPath()
+case "adv-close-during-write": advCloseDuringWrite()
+case "adv-group-limit-zero-trygo": advGroupLimitZeroTryGo()
+case "adv-group-limit-zero-go": advGroupLimitZeroGo()
+case "adv-wait-policy-threads-exit": advWaitPolicyThreadsExit()
 default:
     let usage = "usage: goroutines-crashers <scenario>\n"
     _ = usage.withCString { write(2, $0, strlen($0)) }

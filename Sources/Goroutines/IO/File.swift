@@ -106,6 +106,7 @@ public final class File: Sendable {
     public static func open(
         _ path: String, _ options: Options = .read, permissions: UInt32 = 0o644
     ) throws(FileError) -> File {
+        try checkPath(path, "open")
         let flags = options.openFlags
         let descriptor = try systemCall("open", path) { Glibc.open(path, flags, permissions) }
         return File(descriptor: descriptor, name: path)

@@ -117,6 +117,7 @@ extension File {
     ///
     /// - Throws: `FileError` with operation `stat`.
     public static func status(at path: String) throws(FileError) -> FileStatus {
+        try checkPath(path, "stat")
         var info = stat()
         _ = try systemCall("stat", path) { stat(path, &info) }
         return FileStatus(info)
@@ -129,6 +130,7 @@ extension File {
     public static func makeDirectory(
         _ path: String, permissions: UInt32 = 0o755
     ) throws(FileError) {
+        try checkPath(path, "mkdir")
         _ = try systemCall("mkdir", path) { mkdir(path, permissions) }
     }
 
@@ -146,6 +148,7 @@ extension File {
         in parent: String? = nil, prefix: String = "tmp-"
     ) throws(FileError) -> String {
         let template = (parent ?? temporaryDirectory) + "/" + prefix + "XXXXXX"
+        try checkPath(template, "mkdtemp")
         var chars = Array(template.utf8CString)
         while true {
             let result = blocking { () -> (made: Bool, code: Int32) in
@@ -167,6 +170,7 @@ extension File {
     ///
     /// - Throws: `FileError` with operation `remove`.
     public static func remove(_ path: String) throws(FileError) {
+        try checkPath(path, "remove")
         let unlinked = attemptRetryingInterrupts { unlink(path) }
         if unlinked.value == 0 { return }
         if unlinked.code == EISDIR || unlinked.code == EPERM {
@@ -186,6 +190,7 @@ extension File {
     ///
     /// - Throws: `FileError` from `stat`, `readdir` or `remove`.
     public static func removeAll(_ path: String) throws(FileError) {
+        try checkPath(path, "remove")
         var info = stat()
         let looked = attemptRetryingInterrupts { lstat(path, &info) }
         if looked.value < 0 {
@@ -223,6 +228,7 @@ extension File {
     ///
     /// - Throws: `FileError` with operation `open` or `readdir`.
     public static func contentsOfDirectory(_ path: String) throws(FileError) -> [String] {
+        try checkPath(path, "open")
         var directory: OpaquePointer? = nil
         while directory == nil {
             let result = blocking { () -> (OpaquePointer?, Int32) in

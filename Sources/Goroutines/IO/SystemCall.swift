@@ -65,3 +65,11 @@ func systemCall<R: BinaryInteger>(
     if result.value >= 0 { return result.value }
     throw FileError(errno: result.code, operation: operation, path: path)
 }
+
+/// Throws `EINVAL` for a path with a NUL byte, which no file can have: as a
+/// C string it would end at the NUL and name another file. Go's calls fail
+/// the same way.
+@inline(__always)
+func checkPath(_ path: String, _ operation: String) throws(FileError) {
+    if path.utf8.contains(0) { throw FileError(errno: EINVAL, operation: operation, path: path) }
+}

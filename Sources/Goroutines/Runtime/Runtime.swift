@@ -123,7 +123,7 @@ public enum Runtime {
         precondition(limit >= 1, "Runtime.maxThreads: \(limit) is not a positive thread count")
         let sched = Scheduler.shared
         let old = sched.threadLimit.exchange(limit, ordering: .relaxed)
-        let count = sched.machineCount.load(ordering: .relaxed) + Sysmon.threads
+        let count = sched.machineCount.load(ordering: .relaxed) + Threads.helperThreads
         if count > limit, !sched.waitForThreadSlot.load(ordering: .relaxed) {
             fatal("runtime: program exceeds \(limit)-thread limit", "thread exhaustion")
         }

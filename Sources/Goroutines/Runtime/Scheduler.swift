@@ -562,7 +562,10 @@ final class Scheduler: @unchecked Sendable {
         if n > old {
             var count = processorCount.load(ordering: .relaxed)
             while count < n {
-                processors[count] = Processor(id: count)
+                // A fresh P starts retired, so the loop below lists it idle.
+                let p = Processor(id: count)
+                p.ownership.store(PState.retired.rawValue, ordering: .relaxed)
+                processors[count] = p
                 count += 1
             }
             processorCount.store(count, ordering: .releasing)

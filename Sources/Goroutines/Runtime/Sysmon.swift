@@ -83,16 +83,23 @@ private final class Monitor {
             nanosleep(&ts, nil)
 
             let procs = sched.maxProcs.load(ordering: .relaxed)
+            // Ps beyond a lowered GOMAXPROCS still count while a blocked
+            // goroutine holds them: their queues wait until they are retaken.
+            let made = sched.processorCount.load(ordering: .acquiring)
             if sched.idleProcessorCount.load(ordering: .relaxed) >= procs,
-                !anyBlocking(procs)
+                !anyToWatch(procs: procs, made: made)
             {
                 Deadlock.check()
-                Sysmon.deepSleepUntilWoken(timeoutNanos: 100_000_000)
+                // With schedtrace on, wake for each line, as Go's sysmon does.
+                let trace = Int64(GODebug.shared.schedtraceMillis) * 1_000_000
+                let timeout: Int64 = trace > 0 ? min(trace, 100_000_000) : 100_000_000
+                Sysmon.deepSleepUntilWoken(timeoutNanos: timeout)
+                Trace.tick(now: coarseNanos())
                 idleRounds = 0
                 continue
             }
             let now = coarseNanos()
-            if retake(now: now, procs: procs) { idleRounds = 0 } else { idleRounds += 1 }
+            if retake(now: now, procs: made) { idleRounds = 0 } else { idleRounds += 1 }
             Trace.tick(now: now)
             if now - lastScavenge > 1_000_000_000 {
                 lastScavenge = now
@@ -101,8 +108,15 @@ private final class Monitor {
         }
     }
 
-    private func anyBlocking(_ procs: Int) -> Bool {
-        for i in 0..<procs where sched.processors[i]?.state == .blocking { return true }
+    /// Whether some P still needs watching although every P below `procs`
+    /// is idle: one in a blocking region, or one beyond a lowered GOMAXPROCS
+    /// that a goroutine still holds (it may be stuck in an unmarked call).
+    private func anyToWatch(procs: Int, made: Int) -> Bool {
+        for i in 0..<made {
+            guard let state = sched.processors[i]?.state else { continue }
+            if state == .blocking { return true }
+            if i >= procs, state != .idle, state != .retired { return true }
+        }
         return false
     }
 

@@ -1,22 +1,26 @@
 // Creating and ending OS threads for machines, and the thread limit.
 //
-// The limit counts machines, as Go's does. Passing it is fatal with Go's
-// wording, unless the opt-in policy asks blocking regions to wait: then the
-// scheduler simply does not start the machine, and the P it would have run
-// waits on the idle list until a thread frees up. That trades the crash for
-// a possible deadlock, when every thread waits on work that only a queued
-// goroutine would do.
+// The limit counts machines, as Go's does, plus the runtime's helper threads
+// (sysmon, timers, the SIGQUIT waiter), so that it bounds the threads of the
+// process. Passing it is fatal with Go's wording, unless the opt-in policy
+// asks blocking regions to wait: then the scheduler simply does not start
+// the machine, and the P it would have run waits on the idle list until a
+// thread frees up. That trades the crash for a possible deadlock, when every
+// thread waits on work that only a queued goroutine would do.
 
 import CGoroutines
 import Glibc
 
 enum Threads {
+    /// Threads the runtime runs besides its machines.
+    static var helperThreads: Int { Sysmon.threads + GoroutineDump.signalThreads }
+
     /// Whether one more machine may start. Fatal at the limit unless the
     /// wait policy is on. `locked` says the caller holds the scheduler lock.
     static func mayCreate(locked: Bool) -> Bool {
         let sched = Scheduler.shared
         let limit = sched.threadLimit.load(ordering: .relaxed)
-        let count = sched.machineCount.load(ordering: .relaxed) + Sysmon.threads
+        let count = sched.machineCount.load(ordering: .relaxed) + helperThreads
         if count + 1 > limit {
             if sched.waitForThreadSlot.load(ordering: .relaxed) { return false }
             if locked { sched.lock.unlock() }
@@ -33,7 +37,7 @@ enum Threads {
         let error = gr_thread_start(machineThreadMain, opaque, 512 * 1024)
         if error != 0 {
             fatal(
-                "runtime: failed to create new OS thread (have \(count + Sysmon.threads) "
+                "runtime: failed to create new OS thread (have \(count + helperThreads) "
                     + "already; errno=\(error))", "newosproc")
         }
     }
@@ -56,8 +60,12 @@ private let machineThreadMain:
                 m.wakeSpinning = false
             }
             runMachine(m)
-            Scheduler.shared.machineCount.subtract(1, ordering: .relaxed)
-            Scheduler.shared.retire(m)
+            let sched = Scheduler.shared
+            sched.machineCount.subtract(1, ordering: .relaxed)
+            sched.retire(m)
+            // Under the wait policy, work may be queued for want of the
+            // thread slot this one just freed: wake a machine to look.
+            if sched.waitForThreadSlot.load(ordering: .relaxed) { sched.wakeIfIdle() }
             gr_tls_set_machine(nil)
             return nil
         }

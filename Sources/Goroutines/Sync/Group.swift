@@ -83,6 +83,10 @@ public final class Group: @unchecked Sendable {
         _ body: @escaping @Sendable () throws -> Void
     ) {
         let limiter = lock.withLock { self.limiter }
+        if let limiter, limiter.size == 0 {
+            // A zero limit admits nobody: wait forever, as Go's errgroup does.
+            _ = Channel<Void>().receive()
+        }
         limiter?.acquire(1)
         start(body, limiter: limiter, file: file, line: line)
     }
@@ -94,7 +98,7 @@ public final class Group: @unchecked Sendable {
         _ body: @escaping @Sendable () throws -> Void
     ) -> Bool {
         let limiter = lock.withLock { self.limiter }
-        if let limiter, !limiter.tryAcquire(1) { return false }
+        if let limiter, limiter.size == 0 || !limiter.tryAcquire(1) { return false }
         start(body, limiter: limiter, file: file, line: line)
         return true
     }
