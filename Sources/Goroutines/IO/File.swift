@@ -2,11 +2,17 @@
 //
 // Every call goes through SystemCall.swift: one blocking region per system
 // call, EINTR retried, errno captured inside the region, failures thrown as
-// `FileError`. The descriptor lives in an atomic so that `close` takes it
-// exactly once: a second close, or any call after close, fails with EBADF
-// instead of touching a descriptor number the process may have reused.
-// Closing a file while another goroutine is inside a call on it is a race
-// the caller must avoid, as with any descriptor.
+// `FileError`.
+//
+// The descriptor number is fixed for the file's life; an atomic state word
+// counts the calls in flight on it and records a close. A call first takes
+// a reference, failing with EBADF once the file is closed. `close` marks the
+// file closed, then waits until the last call in flight has given its
+// reference back before it closes the descriptor. So a call can never touch
+// a number the process has meanwhile reused for another file, and a second
+// close, or any call after close, fails with EBADF. A long write checks for
+// a close between its partial writes and stops there, so `close` waits at
+// most for one system call.
 
 import Glibc
 import Synchronization
@@ -26,8 +32,13 @@ import Synchronization
 public final class File: Sendable {
     /// The path the file was opened with, or the name it was adopted under.
     public let path: String
-    /// The descriptor, or -1 once closed. Swapped to -1 exactly once.
-    private let fd: Atomic<Int32>
+    /// The descriptor; its number stays valid until `state` says closed
+    /// and no call holds it.
+    private let fd: Int32
+    /// Bit 0: closed. The rest: calls in flight, times 2.
+    private let state = Atomic<Int>(0)
+    /// Where the last call in flight tells a waiting `close` it is done.
+    private let drained = Channel<Void>(capacity: 1)
     private let closesOnDeinit: Bool
 
     /// How to open a file: the access wanted and what to do if the file does
@@ -77,13 +88,14 @@ public final class File: Sendable {
     ///   - closesOnDeinit: whether dropping the last reference closes it.
     public init(descriptor: Int32, name: String, closesOnDeinit: Bool = true) {
         path = name
-        fd = Atomic(descriptor)
+        fd = descriptor
         self.closesOnDeinit = closesOnDeinit
     }
 
     deinit {
-        let descriptor = fd.exchange(-1, ordering: .acquiring)
-        if closesOnDeinit && descriptor >= 0 {
+        // No call can be in flight: each holds a reference to the file.
+        if closesOnDeinit && state.load(ordering: .acquiring) & 1 == 0 {
+            let descriptor = fd
             _ = attempt { Glibc.close(descriptor) }
         }
     }
@@ -113,14 +125,35 @@ public final class File: Sendable {
     }
 
     /// The descriptor, or -1 once the file is closed.
-    public var descriptor: Int32 { fd.load(ordering: .acquiring) }
+    public var descriptor: Int32 { state.load(ordering: .acquiring) & 1 == 0 ? fd : -1 }
 
-    /// The open descriptor, or EBADF for `operation` once closed.
-    private func openDescriptor(_ operation: String) throws(FileError) -> Int32 {
-        let descriptor = fd.load(ordering: .acquiring)
-        if descriptor < 0 { throw FileError(errno: EBADF, operation: operation, path: path) }
-        return descriptor
+    /// Runs `body` on the open descriptor, which stays open until it
+    /// returns; EBADF for `operation` once the file is closed.
+    private func withDescriptor<R>(
+        _ operation: String, _ body: (Int32) throws(FileError) -> R
+    ) throws(FileError) -> R {
+        var word = state.load(ordering: .relaxed)
+        while true {
+            if word & 1 != 0 { throw FileError(errno: EBADF, operation: operation, path: path) }
+            // acquiring: pairs with the releasing exchange below, so a call
+            // that starts sees the file as its last user left it.
+            let (exchanged, current) = state.compareExchange(
+                expected: word, desired: word + 2, ordering: .acquiring)
+            if exchanged { break }
+            word = current
+        }
+        defer {
+            // releasing: this call's use of the descriptor happens before the
+            // close that a waiting `close` then makes.
+            if state.subtract(2, ordering: .acquiringAndReleasing).newValue == 1 {
+                drained.send(())
+            }
+        }
+        return try body(fd)
     }
+
+    /// Whether `close` has been called; a long transfer stops at it.
+    private var isClosing: Bool { state.load(ordering: .relaxed) & 1 != 0 }
 
     // MARK: Reading
 
@@ -129,10 +162,13 @@ public final class File: Sendable {
     ///
     /// - Throws: `FileError` with operation `read`.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(FileError) -> Int {
-        let descriptor = try openDescriptor("read")
-        if buffer.isEmpty { return 0 }
-        return try systemCall("read", path, handOff: buffer.count >= longCallBytes) {
-            Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+        if buffer.isEmpty {
+            return try withDescriptor("read") { _ throws(FileError) in 0 }
+        }
+        return try withDescriptor("read") { descriptor throws(FileError) in
+            try systemCall("read", path, handOff: buffer.count >= longCallBytes) {
+                Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            }
         }
     }
 
@@ -182,17 +218,21 @@ public final class File: Sendable {
     /// - Throws: `FileError` with operation `write`; `EIO` if the kernel
     ///   accepts no bytes at all.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FileError) {
-        let descriptor = try openDescriptor("write")
-        var offset = 0
-        while offset < bytes.count {
-            let start = bytes.baseAddress! + offset
-            let remaining = bytes.count - offset
-            let long = remaining >= longCallBytes
-            let n = try systemCall("write", path, handOff: long) {
-                Glibc.write(descriptor, start, remaining)
+        try withDescriptor("write") { descriptor throws(FileError) in
+            var offset = 0
+            while offset < bytes.count {
+                if offset > 0 && isClosing {
+                    throw FileError(errno: EBADF, operation: "write", path: path)
+                }
+                let start = bytes.baseAddress! + offset
+                let remaining = bytes.count - offset
+                let long = remaining >= longCallBytes
+                let n = try systemCall("write", path, handOff: long) {
+                    Glibc.write(descriptor, start, remaining)
+                }
+                if n == 0 { throw FileError(errno: EIO, operation: "write", path: path) }
+                offset += n
             }
-            if n == 0 { throw FileError(errno: EIO, operation: "write", path: path) }
-            offset += n
         }
     }
 
@@ -221,29 +261,38 @@ public final class File: Sendable {
     ///
     /// - Throws: `FileError` with operation `sync`.
     public func sync() throws(FileError) {
-        let descriptor = try openDescriptor("sync")
-        _ = try systemCall("sync", path) { fsync(descriptor) }
+        _ = try withDescriptor("sync") { descriptor throws(FileError) in
+            try systemCall("sync", path) { fsync(descriptor) }
+        }
     }
 
     /// The file's size, kind and permissions (`fstat(2)`).
     ///
     /// - Throws: `FileError` with operation `stat`.
     public func status() throws(FileError) -> FileStatus {
-        let descriptor = try openDescriptor("stat")
-        var info = stat()
-        _ = try systemCall("stat", path) { fstat(descriptor, &info) }
-        return FileStatus(info)
+        try withDescriptor("stat") { descriptor throws(FileError) in
+            var info = stat()
+            _ = try systemCall("stat", path) { fstat(descriptor, &info) }
+            return FileStatus(info)
+        }
     }
 
     /// Closes the file. Later calls on it fail with `EBADF`, and so does a
-    /// second close. The descriptor is released even when close reports an
+    /// second close. Calls already in flight on other goroutines finish
+    /// first (a long write stops after its current system call), and only
+    /// then is the descriptor closed, so their bytes can never reach a file
+    /// opened meanwhile. The descriptor is released even when close reports an
     /// error (an earlier write that failed late, say), and an EINTR from
     /// close is not retried: on Linux the descriptor is gone by then.
     ///
     /// - Throws: `FileError` with operation `close`.
     public func close() throws(FileError) {
-        let descriptor = fd.exchange(-1, ordering: .acquiringAndReleasing)
-        if descriptor < 0 { throw FileError(errno: EBADF, operation: "close", path: path) }
+        // acquiringAndReleasing: the calls that finished before see their
+        // effects ordered before the close.
+        let word = state.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue
+        if word & 1 != 0 { throw FileError(errno: EBADF, operation: "close", path: path) }
+        if word != 0 { _ = drained.receive() }
+        let descriptor = fd
         let result = attempt { Glibc.close(descriptor) }
         if result.value < 0 && result.code != EINTR {
             throw FileError(errno: result.code, operation: "close", path: path)
