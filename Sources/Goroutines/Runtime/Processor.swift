@@ -77,6 +77,11 @@ final class Processor: @unchecked Sendable {
     @exclusivity(unchecked) var idEnd: Int64 = 0
 
     // sysmon's memory of its last look at this P.
+    /// Scheduling rounds left before the global queue is looked at first;
+    /// owner only. Counts every round, also those that inherit the time
+    /// slice, so a pair of goroutines handing off through `runnext` cannot
+    /// keep goroutines readied by timers waiting on the global queue.
+    @exclusivity(unchecked) var roundsToGlobalCheck = 61
     @exclusivity(unchecked) var sysmonTick: UInt64 = 0
     @exclusivity(unchecked) var sysmonBlockingTick: UInt64 = 0
     @exclusivity(unchecked) var sysmonSleepyLooks = 0

@@ -8,7 +8,10 @@
 // Protocol
 // - An M runs goroutines only while it holds a P. `findRunnable` looks, in
 //   order, at runnext and the local queue (the global queue first every 61st
-//   tick, for fairness), then the global queue, then steals half of another
+//   round, counting rounds that inherit a time slice too: fairness, and
+//   timers, whose thread readies sleepers onto the global queue, stay
+//   prompt under a runnext ping-pong), then the global queue, then steals
+//   half of another
 //   P's queue (four passes over the Ps in random order), and finally gives its
 //   P back and sleeps on its note.
 // - Park and ready. A goroutine parks by recording a commit step on its M and
@@ -418,8 +421,11 @@ final class Scheduler: @unchecked Sendable {
                 continue
             }
 
-            let tick = p.scheduleTick.load(ordering: .relaxed)
-            if tick % 61 == 0, globalCount.load(ordering: .relaxed) > 0 {
+            p.roundsToGlobalCheck -= 1
+            if p.roundsToGlobalCheck <= 0 {
+                p.roundsToGlobalCheck = 61
+            }
+            if p.roundsToGlobalCheck == 61, globalCount.load(ordering: .relaxed) > 0 {
                 lock.lock()
                 let g = globalGetLocked(p, max: 1)
                 lock.unlock()
