@@ -11,9 +11,8 @@
 //   round, counting rounds that inherit a time slice too: fairness, and
 //   timers, whose thread readies sleepers onto the global queue, stay
 //   prompt under a runnext ping-pong), then the global queue, then steals
-//   half of another
-//   P's queue (four passes over the Ps in random order), and finally gives its
-//   P back and sleeps on its note.
+//   half of another P's queue (four passes over the Ps in random order), and
+//   finally gives its P back and sleeps on its note.
 // - Park and ready. A goroutine parks by recording a commit step on its M and
 //   switching to g0; g0 marks it waiting and runs the commit (typically:
 //   unlock the channel whose queue now lists it). Whoever dequeues it later
