@@ -135,51 +135,30 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     /// channel is closed and drained.
     public func receive() -> Element? {
         checkPreemption()
-        lock.lock()
-        if let value = tryReceiveLocked() { return value }
-        if closed {
-            lock.unlock()
-            return nil
-        }
-
+        // The value passes through the goroutine's transfer buffer, whether
+        // it is ready or arrives while we are parked. So this generic code
+        // needs only Element's metadata and never looks up Optional<Element>.
         let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        lock.lock()
+        switch attemptReceiveLocked(into: slot) {
+        case .done(let wake):
+            lock.unlock()
+            if let wake { ready(wake) }
+            return slot.assumingMemoryBound(to: Element.self).move()
+        case .closed:
+            lock.unlock()
+            return nil
+        case .wouldBlock:
+            break
+        }
+
         g.wakeSuccess = false
         receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
         park(.chanReceive, commit: unlockCommit, context: lock.address)
         if g.wakeSuccess {
             return slot.assumingMemoryBound(to: Element.self).move()
-        }
-        return nil
-    }
-
-    /// With the lock held: takes a value from the buffer or a waiting sender,
-    /// unlocking on success. Returns nil, still locked, when none is ready.
-    func tryReceiveLocked() -> Element? {
-        if !bufferIsEmpty {
-            let value = bufferPop()
-            // A parked sender may now move its value into the freed slot.
-            if let sender = senders.dequeue() {
-                bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                let g = sender.goroutine
-                g.wakeSuccess = true
-                g.wakeCase = sender.caseIndex
-                lock.unlock()
-                ready(g)
-                return value
-            }
-            lock.unlock()
-            return value
-        }
-        if let sender = senders.dequeue() {
-            let value = sender.slot.assumingMemoryBound(to: Element.self).move()
-            let g = sender.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = sender.caseIndex
-            lock.unlock()
-            ready(g)
-            return value
         }
         return nil
     }

@@ -245,7 +245,7 @@ public func select<Result>(@SelectBuilder<Result> _ cases: () -> SelectCaseList)
     let chosen = runSelect(list)
     // safety: the builder admits only SelectCase<Result>, whose arms are
     // ResultArm<Result>.
-    let arm = unsafeDowncast(chosen.arm, to: ResultArm<Result>.self)
+    let arm = unsafeDowncast(list[chosen.index], to: ResultArm<Result>.self)
     return arm.complete(arm, chosen.slot, chosen.success)
 }
 
@@ -259,11 +259,12 @@ public func select() -> Never {
 
 // MARK: - The select loop
 
-/// The case a select completed: its arm, the slot holding what a receive
-/// got, and whether a value came (false for a receive on a closed channel).
+/// The case a select completed: its index in the list, the slot holding
+/// what a receive got, and whether a value came (false for a receive on a
+/// closed channel).
 @usableFromInline
 struct SelectOutcome {
-    @usableFromInline let arm: SelectArm
+    @usableFromInline let index: Int
     @usableFromInline let slot: UnsafeMutableRawPointer?
     @usableFromInline let success: Bool
 }
@@ -271,73 +272,104 @@ struct SelectOutcome {
 /// Runs steps 1 to 3 of the file comment and returns the case that
 /// completed, ready for its closure.
 @usableFromInline
-func runSelect(_ arms: SelectCaseList) -> SelectOutcome {
+func runSelect(_ list: borrowing SelectCaseList) -> SelectOutcome {
     checkPreemption()
-    let count = arms.count
+    let count = list.count
     if count == 0 {
         park(.selectNoCases, commit: nil, context: nil)
         fatal("runtime: a select with no cases was resumed", "selectgo")
     }
-    // On the stack: the arms, which the loop then reads without reference
-    // counting, and three index lists (live cases, lock order, slot offsets).
-    return withUnsafeTemporaryAllocation(of: SelectArm.self, capacity: count) { armBuffer in
-        let base = armBuffer.baseAddress!
-        for index in 0..<count { (base + index).initialize(to: arms[index]) }
-        defer { base.deinitialize(count: count) }
-        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * count) { scratch in
-            let lists = SelectScratch(scratch.baseAddress!, count)
-            return selectLoop(SelectArms(base: base, count: count), lists)
+    // On the stack: the arms, unretained (the list owns them until the
+    // select returns), and four lists indexed by case or position.
+    return withUnsafeTemporaryAllocation(of: Unmanaged<SelectArm>.self, capacity: count) {
+        let arms = $0.baseAddress!
+        for index in 0..<count { (arms + index).initialize(to: .passUnretained(list[index])) }
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * count) { scratch in
+            selectLoop(SelectArms(arms), SelectScratch(scratch.baseAddress!, count), count)
         }
     }
 }
 
-/// The arms of one select, in a buffer the select owns for its duration.
+/// The arms of one select, unretained, in a buffer on the select's stack.
 private struct SelectArms {
-    let base: UnsafeMutablePointer<SelectArm>
-    let count: Int
+    let base: UnsafeMutablePointer<Unmanaged<SelectArm>>
 
-    subscript(index: Int) -> SelectArm {
-        unsafeAddress { UnsafePointer(base + index) }
+    init(_ base: UnsafeMutablePointer<Unmanaged<SelectArm>>) { self.base = base }
+
+    /// Calls `body` with the arm at `index`, without reference counting.
+    @inline(__always)
+    func with<R>(_ index: Int, _ body: (SelectArm) -> R) -> R {
+        // safety: the case list owns every arm until runSelect returns.
+        base[index]._withUnsafeGuaranteedRef(body)
     }
 }
 
-/// The select loop's index lists, each `count` long.
+/// The select loop's lists, each as long as the select has cases.
 private struct SelectScratch {
-    /// Indices of the cases with a channel, shuffled before polling.
+    /// By position: indices of the cases with a channel, shuffled before
+    /// polling.
     let live: UnsafeMutablePointer<Int>
-    /// Indices of cases with distinct channels, in lock-address order.
+    /// By position: indices of cases with distinct channels, in lock-address
+    /// order.
     let order: UnsafeMutablePointer<Int>
-    /// Each live case's slot offset in the parked select's buffer.
+    /// By position in `live`: each case's slot offset in the parked select's
+    /// buffer.
     let offsets: UnsafeMutablePointer<Int>
+    /// By case index: the address of the case's lock word, 0 for none.
+    let lockWords: UnsafeMutablePointer<UInt>
 
     init(_ base: UnsafeMutablePointer<Int>, _ count: Int) {
         live = base
         order = base + count
         offsets = base + 2 * count
+        // safety: Int and UInt share size and alignment.
+        lockWords = UnsafeMutableRawPointer(base + 3 * count).assumingMemoryBound(to: UInt.self)
+    }
+
+    func lock(_ position: Int) {
+        // safety: a live arm's lock word is the start of its channel's
+        // RawLock, which the arm keeps alive.
+        UnsafeMutableRawPointer(bitPattern: lockWords[order[position]])!
+            .assumingMemoryBound(to: RawLock.self).pointee.lock()
+    }
+
+    /// Unlocks the first `count` locks in `order`, last first.
+    func unlockAll(_ count: Int) {
+        var position = count
+        while position > 0 {
+            position -= 1
+            // safety: as in lock(_:).
+            gr_rawlock_unlock(UnsafeMutablePointer(bitPattern: lockWords[order[position]])!)
+        }
     }
 }
 
-private func selectLoop(_ arms: SelectArms, _ scratch: SelectScratch) -> SelectOutcome {
+private func selectLoop(
+    _ arms: SelectArms, _ scratch: SelectScratch, _ count: Int
+) -> SelectOutcome {
     // Cases on nil channels take no part.
     let live = scratch.live
     var liveCount = 0
-    var fallback: SelectArm?
+    var fallback = -1
     var slotSize = 0
     var slotAlignment = 1
-    for index in 0..<arms.count {
-        let arm = arms[index]
-        if arm.lockWord != nil {
+    for index in 0..<count {
+        let (word, size, alignment, isDefault) = arms.with(index) {
+            (UInt(bitPattern: $0.lockWord), $0.slotSize, $0.slotAlignment, $0.isDefault)
+        }
+        scratch.lockWords[index] = word
+        if word != 0 {
             live[liveCount] = index
             liveCount += 1
-            slotSize = max(slotSize, arm.slotSize)
-            slotAlignment = max(slotAlignment, arm.slotAlignment)
-        } else if arm.isDefault {
-            precondition(fallback == nil, "select: multiple default cases")
-            fallback = arm
+            slotSize = max(slotSize, size)
+            slotAlignment = max(slotAlignment, alignment)
+        } else if isDefault {
+            precondition(fallback < 0, "select: multiple default cases")
+            fallback = index
         }
     }
     if liveCount == 0 {
-        if let fallback { return SelectOutcome(arm: fallback, slot: nil, success: true) }
+        if fallback >= 0 { return SelectOutcome(index: fallback, slot: nil, success: true) }
         park(.select, commit: nil, context: nil)
         fatal("runtime: a select with no ready case was resumed", "selectgo")
     }
@@ -346,32 +378,32 @@ private func selectLoop(_ arms: SelectArms, _ scratch: SelectScratch) -> SelectO
     // no one else touches before the case's closure has taken it.
     let g = currentWaiter()
     let slot = g.transferBuffer(size: slotSize, alignment: slotAlignment)
-    let lockCount = distinctLocksInAddressOrder(arms, live, liveCount, into: scratch.order)
-    for position in 0..<lockCount { lockChannel(arms[scratch.order[position]]) }
+    let lockCount = distinctLocksInAddressOrder(scratch, liveCount)
+    for position in 0..<lockCount { scratch.lock(position) }
 
     // Poll in random order: the first ready case is a uniform pick.
     var random = SelectRandom()
     random.shuffle(live, liveCount)
     for position in 0..<liveCount {
-        let arm = arms[live[position]]
-        switch arm.pollLocked(slot: slot) {
+        let index = live[position]
+        switch arms.with(index, { $0.pollLocked(slot: slot) }) {
         case .wouldBlock:
             continue
         case .sendOnClosed:
-            unlockAll(arms, scratch.order, lockCount)
+            scratch.unlockAll(lockCount)
             goPanic("send on closed channel")
         case .ready(let wake):
-            unlockAll(arms, scratch.order, lockCount)
+            scratch.unlockAll(lockCount)
             if let wake { ready(wake) }
-            return SelectOutcome(arm: arm, slot: slot, success: true)
+            return SelectOutcome(index: index, slot: slot, success: true)
         case .closed:
-            unlockAll(arms, scratch.order, lockCount)
-            return SelectOutcome(arm: arm, slot: slot, success: false)
+            scratch.unlockAll(lockCount)
+            return SelectOutcome(index: index, slot: slot, success: false)
         }
     }
-    if let fallback {
-        unlockAll(arms, scratch.order, lockCount)
-        return SelectOutcome(arm: fallback, slot: nil, success: true)
+    if fallback >= 0 {
+        scratch.unlockAll(lockCount)
+        return SelectOutcome(index: fallback, slot: nil, success: true)
     }
 
     return parkOnAll(g, arms, scratch, liveCount: liveCount, lockCount: lockCount)
@@ -384,7 +416,6 @@ private func parkOnAll(
     lockCount: Int
 ) -> SelectOutcome {
     let live = scratch.live
-    let order = scratch.order
     let offsets = scratch.offsets
 
     // The buffer: [lock count, lock word addresses...] for the commit, then
@@ -393,11 +424,12 @@ private func parkOnAll(
     var size = (1 + lockCount) * word
     var alignment = MemoryLayout<UInt>.alignment
     for position in 0..<liveCount {
-        let arm = arms[live[position]]
-        let slotAlignment = arm.slotAlignment
+        let (slotSize, slotAlignment) = arms.with(live[position]) {
+            ($0.slotSize, $0.slotAlignment)
+        }
         size = (size + slotAlignment - 1) / slotAlignment * slotAlignment
         offsets[position] = size
-        size += arm.slotSize
+        size += slotSize
         alignment = max(alignment, slotAlignment)
     }
     let buffer = g.transferBuffer(size: size, alignment: alignment)
@@ -405,7 +437,7 @@ private func parkOnAll(
     // read only by the commit below, before its last unlock.
     buffer.storeBytes(of: UInt(lockCount), toByteOffset: 0, as: UInt.self)
     for position in 0..<lockCount {
-        let address = UInt(bitPattern: arms[order[position]].lockWord)
+        let address = scratch.lockWords[scratch.order[position]]
         buffer.storeBytes(of: address, toByteOffset: (1 + position) * word, as: UInt.self)
     }
 
@@ -416,7 +448,8 @@ private func parkOnAll(
     g.wakeSuccess = false
     for position in 0..<liveCount {
         let index = live[position]
-        arms[index].enqueueLocked(g, slot: buffer + offsets[position], caseIndex: index)
+        let slot = buffer + offsets[position]
+        arms.with(index) { $0.enqueueLocked(g, slot: slot, caseIndex: index) }
     }
     park(.select, commit: unlockAllCommit, context: buffer)
 
@@ -424,10 +457,10 @@ private func parkOnAll(
     // it readied us.
     let winner = g.wakeCase
     let success = g.wakeSuccess
-    for position in 0..<lockCount { lockChannel(arms[order[position]]) }
-    for position in 0..<liveCount { arms[live[position]].removeLocked(g) }
+    for position in 0..<lockCount { scratch.lock(position) }
+    for position in 0..<liveCount { arms.with(live[position]) { $0.removeLocked(g) } }
     g.selectDone.store(0, ordering: .relaxed)
-    unlockAll(arms, order, lockCount)
+    scratch.unlockAll(lockCount)
 
     var winnerSlot: UnsafeMutableRawPointer?
     for position in 0..<liveCount {
@@ -435,14 +468,14 @@ private func parkOnAll(
         if live[position] == winner {
             winnerSlot = slot
         } else {
-            arms[live[position]].discard(slot: slot)
+            arms.with(live[position]) { $0.discard(slot: slot) }
         }
     }
     guard let winnerSlot else {
         fatal("runtime: select woken for case \(winner), not one of its own", "selectgo")
     }
-    if !success { arms[winner].wokenByClose(slot: winnerSlot) }
-    return SelectOutcome(arm: arms[winner], slot: winnerSlot, success: success)
+    if !success { arms.with(winner) { $0.wokenByClose(slot: winnerSlot) } }
+    return SelectOutcome(index: winner, slot: winnerSlot, success: success)
 }
 
 /// The commit of a parked select. `context` is the select's buffer, which
@@ -462,18 +495,18 @@ let unlockAllCommit: ParkCommit = { context in
     return true
 }
 
-/// Writes to `order` the indices among `live[0..<liveCount]` of cases with
-/// distinct channels, sorted by lock address, and returns how many.
-private func distinctLocksInAddressOrder(
-    _ arms: SelectArms, _ live: UnsafeMutablePointer<Int>, _ liveCount: Int,
-    into order: UnsafeMutablePointer<Int>
-) -> Int {
+/// Fills `scratch.order` with the indices among the first `liveCount` of
+/// `scratch.live` of cases with distinct channels, sorted by lock address,
+/// and returns how many.
+private func distinctLocksInAddressOrder(_ scratch: SelectScratch, _ liveCount: Int) -> Int {
+    let order = scratch.order
+    let words = scratch.lockWords
     // Insertion sort: selects have few cases.
     for i in 0..<liveCount {
-        let moving = live[i]
-        let key = UInt(bitPattern: arms[moving].lockWord)
+        let moving = scratch.live[i]
+        let key = words[moving]
         var j = i
-        while j > 0, UInt(bitPattern: arms[order[j - 1]].lockWord) > key {
+        while j > 0, words[order[j - 1]] > key {
             order[j] = order[j - 1]
             j -= 1
         }
@@ -481,32 +514,11 @@ private func distinctLocksInAddressOrder(
     }
     // Drop repeats of a channel, now adjacent.
     var kept = 0
-    for i in 0..<liveCount {
-        if kept == 0 || arms[order[kept - 1]].lockWord != arms[order[i]].lockWord {
-            order[kept] = order[i]
-            kept += 1
-        }
+    for i in 0..<liveCount where kept == 0 || words[order[kept - 1]] != words[order[i]] {
+        order[kept] = order[i]
+        kept += 1
     }
     return kept
-}
-
-private func unlockAll(_ arms: SelectArms, _ order: UnsafeMutablePointer<Int>, _ count: Int) {
-    var i = count
-    while i > 0 {
-        i -= 1
-        // safety: a live arm's lock word belongs to its channel, which the
-        // arm keeps alive.
-        gr_rawlock_unlock(arms[order[i]].lockWord!.assumingMemoryBound(to: UInt32.self))
-    }
-}
-
-/// Locks a live arm's channel through its lock word, which spares a call
-/// through the arm's generic class.
-@inline(__always)
-private func lockChannel(_ arm: SelectArm) {
-    // safety: a live arm's lock word is the start of its channel's RawLock,
-    // which the arm keeps alive.
-    arm.lockWord!.assumingMemoryBound(to: RawLock.self).pointee.lock()
 }
 
 // MARK: - Randomness
