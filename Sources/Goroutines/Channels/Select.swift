@@ -176,7 +176,7 @@ public enum SelectBuilder<Result> {
 /// ```
 @inlinable
 public func onReceive<Element, Result>(
-    _ channel: Channel<Element>?, _ body: @escaping (Element?) -> Result
+    _ channel: consuming Channel<Element>?, _ body: @escaping (Element?) -> Result
 ) -> SelectCase<Result> {
     SelectCase(
         arm: ReceiveArm(channel, body) { arm, slot, success in
@@ -194,7 +194,7 @@ public func onReceive<Element, Result>(
 /// `panic: send on closed channel`, as a plain send would.
 @inlinable
 public func onSend<Element, Result>(
-    _ channel: Channel<Element>?, _ value: Element, _ body: @escaping () -> Result
+    _ channel: consuming Channel<Element>?, _ value: Element, _ body: @escaping () -> Result
 ) -> SelectCase<Result> {
     SelectCase(
         arm: SendArm(channel, value, body) { arm, _, _ in
@@ -245,8 +245,10 @@ public func select<Result>(@SelectBuilder<Result> _ cases: () -> SelectCaseList)
     let chosen = runSelect(list)
     // safety: the builder admits only SelectCase<Result>, whose arms are
     // ResultArm<Result>.
-    let arm = unsafeDowncast(list[chosen.index], to: ResultArm<Result>.self)
-    return arm.complete(arm, chosen.slot, chosen.success)
+    return list.unretainedArm(chosen.index)._withUnsafeGuaranteedRef {
+        let arm = unsafeDowncast($0, to: ResultArm<Result>.self)
+        return arm.complete(arm, chosen.slot, chosen.success)
+    }
 }
 
 /// Blocks forever, as Go's `select {}`: the goroutine parks (a plain thread
@@ -283,9 +285,24 @@ func runSelect(_ list: borrowing SelectCaseList) -> SelectOutcome {
     // select returns), and four lists indexed by case or position.
     return withUnsafeTemporaryAllocation(of: Unmanaged<SelectArm>.self, capacity: count) {
         let arms = $0.baseAddress!
-        for index in 0..<count { (arms + index).initialize(to: .passUnretained(list[index])) }
+        for index in 0..<count { (arms + index).initialize(to: list.unretainedArm(index)) }
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: 4 * count) { scratch in
             selectLoop(SelectArms(arms), SelectScratch(scratch.baseAddress!, count), count)
+        }
+    }
+}
+
+extension SelectCaseList {
+    /// The case at `index`, counting from 0 in the order written, without
+    /// the retain that returning it strongly would cost.
+    @inlinable
+    func unretainedArm(_ index: Int) -> Unmanaged<SelectArm> {
+        switch index {
+        case 0: return .passUnretained(first.unsafelyUnwrapped)
+        case 1: return .passUnretained(second.unsafelyUnwrapped)
+        case 2: return .passUnretained(third.unsafelyUnwrapped)
+        case 3: return .passUnretained(fourth.unsafelyUnwrapped)
+        default: return more.withUnsafeBufferPointer { .passUnretained($0[index - 4]) }
         }
     }
 }

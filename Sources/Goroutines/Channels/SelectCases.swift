@@ -205,7 +205,7 @@ final class ReceiveArm<Element: Sendable, Result>: ResultArm<Result> {
 
     @usableFromInline
     init(
-        _ channel: Channel<Element>?, _ body: @escaping (Element?) -> Result,
+        _ channel: consuming Channel<Element>?, _ body: @escaping (Element?) -> Result,
         complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
     ) {
         self.channel = channel
@@ -244,7 +244,7 @@ final class SendArm<Element: Sendable, Result>: ResultArm<Result> {
 
     @usableFromInline
     init(
-        _ channel: Channel<Element>?, _ value: Element, _ body: @escaping () -> Result,
+        _ channel: consuming Channel<Element>?, _ value: Element, _ body: @escaping () -> Result,
         complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
     ) {
         self.channel = channel
