@@ -49,7 +49,15 @@ struct WaitQueue {
 
     /// Removes and returns the first waiter that can still be woken, claiming
     /// it if it belongs to a select.
+    @inline(__always)
     mutating func dequeue() -> Waiter? {
+        // Most operations find the other side's queue empty: decide that
+        // without a call.
+        if count == 0 { return nil }
+        return dequeueLive()
+    }
+
+    private mutating func dequeueLive() -> Waiter? {
         while let waiter = popFront() {
             if waiter.caseIndex < 0 { return waiter }
             // acquiringAndReleasing: the winner's writes to the goroutine's
