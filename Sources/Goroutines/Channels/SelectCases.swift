@@ -17,6 +17,13 @@
 // in the runtime's cache on every call, which once cost more than the rest
 // of the select together.
 //
+// Known cost: every case is one heap object per select, where Go's select
+// allocates nothing. Allocating, initializing and freeing four arms is about
+// a third of a four-case select's instructions. Cases kept as plain values
+// in the list would avoid it, but the builder then copies a list of several
+// hundred bytes between its steps, through value witnesses, and measured
+// slower than the objects.
+//
 // Arms form a small class hierarchy: `SelectArm` (what the loop sees),
 // `ResultArm<Result>` (what runs the chosen case's closure), and the three
 // kinds of case: receive, send and default.
