@@ -66,20 +66,32 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
 
     // MARK: Buffer (lock held)
 
+    // The ring's indices wrap by comparison, not by `%`: a division on
+    // every message costs more than the rest of the index arithmetic.
+
+    @inline(__always)
     func bufferPush(_ value: consuming Element) {
-        (buffer + (head + buffered) % capacity).initialize(to: value)
+        var tail = head + buffered
+        if tail >= capacity { tail -= capacity }
+        (buffer + tail).initialize(to: value)
         buffered += 1
     }
 
+    @inline(__always)
     func bufferPop() -> Element {
         let value = (buffer + head).move()
-        head = (head + 1) % capacity
+        head += 1
+        if head == capacity { head = 0 }
         buffered -= 1
         return value
     }
 
-    var bufferHasRoom: Bool { buffered < capacity }
-    var bufferIsEmpty: Bool { buffered == 0 }
+    var bufferHasRoom: Bool {
+        @inline(__always) get { buffered < capacity }
+    }
+    var bufferIsEmpty: Bool {
+        @inline(__always) get { buffered == 0 }
+    }
 
     // MARK: Send
 
@@ -135,51 +147,30 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     /// channel is closed and drained.
     public func receive() -> Element? {
         checkPreemption()
-        lock.lock()
-        if let value = tryReceiveLocked() { return value }
-        if closed {
-            lock.unlock()
-            return nil
-        }
-
+        // The value passes through the goroutine's transfer buffer, whether
+        // it is ready or arrives while we are parked. So this generic code
+        // needs only Element's metadata and never looks up Optional<Element>.
         let g = currentWaiter()
         let slot = g.transferBuffer(
             size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        lock.lock()
+        switch attemptReceiveLocked(into: slot) {
+        case .done(let wake):
+            lock.unlock()
+            if let wake { ready(wake) }
+            return slot.assumingMemoryBound(to: Element.self).move()
+        case .closed:
+            lock.unlock()
+            return nil
+        case .wouldBlock:
+            break
+        }
+
         g.wakeSuccess = false
         receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
         park(.chanReceive, commit: unlockCommit, context: lock.address)
         if g.wakeSuccess {
             return slot.assumingMemoryBound(to: Element.self).move()
-        }
-        return nil
-    }
-
-    /// With the lock held: takes a value from the buffer or a waiting sender,
-    /// unlocking on success. Returns nil, still locked, when none is ready.
-    func tryReceiveLocked() -> Element? {
-        if !bufferIsEmpty {
-            let value = bufferPop()
-            // A parked sender may now move its value into the freed slot.
-            if let sender = senders.dequeue() {
-                bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                let g = sender.goroutine
-                g.wakeSuccess = true
-                g.wakeCase = sender.caseIndex
-                lock.unlock()
-                ready(g)
-                return value
-            }
-            lock.unlock()
-            return value
-        }
-        if let sender = senders.dequeue() {
-            let value = sender.slot.assumingMemoryBound(to: Element.self).move()
-            let g = sender.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = sender.caseIndex
-            lock.unlock()
-            ready(g)
-            return value
         }
         return nil
     }

@@ -3,11 +3,26 @@
 //
 // A select is generic over its result but not over its channels' element
 // types, so each case is an object (an "arm") that knows its element type
-// and offers the select loop a type-erased interface: lock, poll, enqueue a
-// waiter, remove it, take the woken value. The loop in Select.swift owns the
-// order of these steps and is not generic at all, which keeps it cheap in
-// unoptimized builds, where generic code looks its type metadata up at run
-// time. An arm only ever touches its own channel.
+// and offers the select loop a type-erased interface: its channel's lock
+// word, poll, enqueue a waiter, remove it, release a losing case's slot.
+// The loop in Select.swift owns the order of these steps and is not generic
+// at all. An arm only ever touches its own channel.
+//
+// Where the generic code runs decides what a select costs. The case
+// functions and `select` itself are inlinable, so an arm is made, and the
+// chosen case's closure is called, in the caller's module with concrete
+// types. The arms' overridden methods run as unspecialized generic code
+// here; they handle `Element` only through raw slots and its own metadata.
+// Forming an `Element?` there would look up `Optional<Element>`'s metadata
+// in the runtime's cache on every call, which once cost more than the rest
+// of the select together.
+//
+// Known cost: every case is one heap object per select, where Go's select
+// allocates nothing. Allocating, initializing and freeing four arms is about
+// a third of a four-case select's instructions. Cases kept as plain values
+// in the list would avoid it, but the builder then copies a list of several
+// hundred bytes between its steps, through value witnesses, and measured
+// slower than the objects.
 //
 // Arms form a small class hierarchy: `SelectArm` (what the loop sees),
 // `ResultArm<Result>` (what runs the chosen case's closure), and the three
@@ -54,12 +69,16 @@ extension Channel {
         return .wouldBlock
     }
 
-    /// With `lock` held, receives into `value` if that needs no waiting:
-    /// from the buffer or a parked sender. Leaves `lock` held. A `.closed`
-    /// result means the channel is closed and drained; `value` is then nil.
-    func attemptReceiveLocked(_ value: inout Element?) -> ChannelStep {
+    /// With `lock` held, receives into `slot` if that needs no waiting: from
+    /// the buffer or a parked sender. Leaves `lock` held. Only `.done`
+    /// initializes `slot` with one Element; `.closed` means the channel is
+    /// closed and drained.
+    ///
+    /// Raw memory rather than an `Element?` keeps this generic code from
+    /// looking up `Optional<Element>`'s metadata on every call.
+    func attemptReceiveLocked(into slot: UnsafeMutableRawPointer) -> ChannelStep {
         if !bufferIsEmpty {
-            value = bufferPop()
+            slot.initializeMemory(as: Element.self, to: bufferPop())
             // A parked sender may now move its value into the freed slot,
             // behind the buffered ones, which keeps each sender's FIFO order.
             guard let sender = senders.dequeue() else { return .done(wake: nil) }
@@ -72,21 +91,41 @@ extension Channel {
         }
         if let sender = senders.dequeue() {
             // safety: as above.
-            value = sender.slot.assumingMemoryBound(to: Element.self).move()
+            slot.moveInitializeMemory(
+                as: Element.self, from: sender.slot.assumingMemoryBound(to: Element.self),
+                count: 1)
             let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
             return .done(wake: g)
         }
-        value = nil
         return closed ? .closed : .wouldBlock
+    }
+
+    /// As `attemptReceiveLocked(into:)`, into `value`, which is nil unless
+    /// the result is `.done`.
+    func attemptReceiveLocked(_ value: inout Element?) -> ChannelStep {
+        withUnsafeTemporaryAllocation(of: Element.self, capacity: 1) { buffer in
+            let slot = buffer.baseAddress!
+            let step = attemptReceiveLocked(into: UnsafeMutableRawPointer(slot))
+            if case .done = step {
+                value = slot.move()
+            } else {
+                value = nil
+            }
+            return step
+        }
     }
 }
 
 /// What polling one select case found. The case's channel stays locked.
 enum SelectPoll {
     /// The case completed; ready `wake` (if any) after unlocking everything.
+    /// A receive case left its value in the slot it was given.
     case ready(wake: Goroutine?)
+    /// A receive case found its channel closed and drained: it completes
+    /// with nil, and its slot stays uninitialized.
+    case closed
     case wouldBlock
     /// A send case found its channel closed.
     case sendOnClosed
@@ -98,11 +137,18 @@ enum SelectPoll {
 /// the arm's channel lock to be held (the select holds every involved lock).
 /// The base class stands for no channel at all; only arms with a lock word
 /// are ever locked, polled or enqueued, so its versions of those are fatal.
+///
+/// Arms are made in the caller's module (the case functions are inlinable),
+/// where their generic types are concrete; their overridden methods run
+/// generic code here, which therefore touches `Element` only through raw
+/// slots and never forms an `Element?`.
+@usableFromInline
 class SelectArm {
     /// The address of the channel's lock word, which orders the select's
     /// locking; nil for a nil channel (never ready) and the default case.
     let lockWord: UnsafeMutableRawPointer?
-    /// Bytes and alignment of the heap slot this case needs while parked.
+    /// Bytes and alignment of the slot this case needs to receive or, while
+    /// parked, to offer its value.
     let slotSize: Int
     let slotAlignment: Int
     /// Whether this is the `onDefault` case.
@@ -118,19 +164,17 @@ class SelectArm {
         self.isDefault = isDefault
     }
 
-    func lockChannel() { noChannel() }
-    func unlockChannel() { noChannel() }
-    /// Tries the operation without waiting.
-    func pollLocked() -> SelectPoll { noChannel() }
+    /// Tries the operation without waiting; a receive lands in `slot`.
+    func pollLocked(slot: UnsafeMutableRawPointer) -> SelectPoll { noChannel() }
     /// Publishes `g` as a waiter for this case; `slot` is this case's memory.
     func enqueueLocked(_ g: Goroutine, slot: UnsafeMutableRawPointer, caseIndex: Int) {
         noChannel()
     }
     /// Removes every waiter of `g` from this case's queue.
     func removeLocked(_ g: Goroutine) { noChannel() }
-    /// After this case woke the goroutine: takes what the waker left in
-    /// `slot`. No lock is held.
-    func takeWoken(slot: UnsafeMutableRawPointer, success: Bool) { noChannel() }
+    /// After this case woke the goroutine, with `success` false: the
+    /// channel was closed. No lock is held.
+    func wokenByClose(slot: UnsafeMutableRawPointer) { noChannel() }
     /// Releases a losing case's slot after a wake. No lock is held.
     func discard(slot: UnsafeMutableRawPointer) { noChannel() }
 
@@ -140,35 +184,48 @@ class SelectArm {
 }
 
 /// An arm whose closure produces the select's result.
+@usableFromInline
 class ResultArm<Result>: SelectArm {
-    /// Runs the case's closure, once the case has been chosen and completed.
-    func run() -> Result {
-        fatal("runtime: select case without a body", "selectgo")
+    /// Runs the chosen, completed case's closure. Given the arm itself, the
+    /// case's slot and whether a value came; made by the case function in
+    /// the caller's module, so that it runs specialized there.
+    @usableFromInline
+    let complete: (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
+
+    init(
+        lockWord: UnsafeMutableRawPointer?, slotSize: Int = 0, slotAlignment: Int = 1,
+        isDefault: Bool = false,
+        complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
+    ) {
+        self.complete = complete
+        super.init(
+            lockWord: lockWord, slotSize: slotSize, slotAlignment: slotAlignment,
+            isDefault: isDefault)
     }
 }
 
 /// `onReceive`: receives from `channel`, then calls `body` with the value.
+@usableFromInline
 final class ReceiveArm<Element: Sendable, Result>: ResultArm<Result> {
     let channel: Channel<Element>?
-    let body: (Element?) -> Result
-    /// What the case received; nil when the channel was closed.
-    private var received: Element?
+    @usableFromInline let body: (Element?) -> Result
 
-    init(_ channel: Channel<Element>?, _ body: @escaping (Element?) -> Result) {
+    @usableFromInline
+    init(
+        _ channel: consuming Channel<Element>?, _ body: @escaping (Element?) -> Result,
+        complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
+    ) {
         self.channel = channel
         self.body = body
         super.init(
             lockWord: channel?.lock.address, slotSize: MemoryLayout<Element>.size,
-            slotAlignment: MemoryLayout<Element>.alignment)
+            slotAlignment: MemoryLayout<Element>.alignment, complete: complete)
     }
 
-    override func lockChannel() { channel!.lock.lock() }
-    override func unlockChannel() { channel!.lock.unlock() }
-
-    override func pollLocked() -> SelectPoll {
-        switch channel!.attemptReceiveLocked(&received) {
+    override func pollLocked(slot: UnsafeMutableRawPointer) -> SelectPoll {
+        switch channel!.attemptReceiveLocked(into: slot) {
         case .done(let wake): return .ready(wake: wake)
-        case .closed: return .ready(wake: nil)
+        case .closed: return .closed
         case .wouldBlock: return .wouldBlock
         }
     }
@@ -179,40 +236,33 @@ final class ReceiveArm<Element: Sendable, Result>: ResultArm<Result> {
 
     override func removeLocked(_ g: Goroutine) { channel!.receivers.remove(g) }
 
-    override func takeWoken(slot: UnsafeMutableRawPointer, success: Bool) {
-        // safety: on success the waker initialized the slot with one Element;
-        // on failure (the channel closed) the slot was never written.
-        received = success ? slot.assumingMemoryBound(to: Element.self).move() : nil
-    }
+    /// The slot was never written: `complete` passes nil to the body.
+    override func wokenByClose(slot: UnsafeMutableRawPointer) {}
 
     override func discard(slot: UnsafeMutableRawPointer) {}
-
-    override func run() -> Result {
-        let value = received
-        received = nil
-        return body(value)
-    }
 }
 
 /// `onSend`: sends a value fixed when the select starts, then calls `body`.
+@usableFromInline
 final class SendArm<Element: Sendable, Result>: ResultArm<Result> {
     let channel: Channel<Element>?
     let value: Element
-    let body: () -> Result
+    @usableFromInline let body: () -> Result
 
-    init(_ channel: Channel<Element>?, _ value: Element, _ body: @escaping () -> Result) {
+    @usableFromInline
+    init(
+        _ channel: consuming Channel<Element>?, _ value: Element, _ body: @escaping () -> Result,
+        complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
+    ) {
         self.channel = channel
         self.value = value
         self.body = body
         super.init(
             lockWord: channel?.lock.address, slotSize: MemoryLayout<Element>.size,
-            slotAlignment: MemoryLayout<Element>.alignment)
+            slotAlignment: MemoryLayout<Element>.alignment, complete: complete)
     }
 
-    override func lockChannel() { channel!.lock.lock() }
-    override func unlockChannel() { channel!.lock.unlock() }
-
-    override func pollLocked() -> SelectPoll {
+    override func pollLocked(slot: UnsafeMutableRawPointer) -> SelectPoll {
         switch channel!.attemptSendLocked(value) {
         case .done(let wake): return .ready(wake: wake)
         case .wouldBlock: return .wouldBlock
@@ -229,30 +279,29 @@ final class SendArm<Element: Sendable, Result>: ResultArm<Result> {
 
     override func removeLocked(_ g: Goroutine) { channel!.senders.remove(g) }
 
-    override func takeWoken(slot: UnsafeMutableRawPointer, success: Bool) {
-        if !success {
-            // Woken by close: the value was never taken.
-            discard(slot: slot)
-            goPanic("send on closed channel")
-        }
+    override func wokenByClose(slot: UnsafeMutableRawPointer) {
+        // The value was never taken.
+        discard(slot: slot)
+        goPanic("send on closed channel")
     }
 
     override func discard(slot: UnsafeMutableRawPointer) {
         // safety: a case that did not deliver still holds its initialized value.
         slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
     }
-
-    override func run() -> Result { body() }
 }
 
 /// `onDefault`: runs `body` when no other case is ready.
+@usableFromInline
 final class DefaultArm<Result>: ResultArm<Result> {
-    let body: () -> Result
+    @usableFromInline let body: () -> Result
 
-    init(_ body: @escaping () -> Result) {
+    @usableFromInline
+    init(
+        _ body: @escaping () -> Result,
+        complete: @escaping (ResultArm<Result>, UnsafeMutableRawPointer?, Bool) -> Result
+    ) {
         self.body = body
-        super.init(lockWord: nil, isDefault: true)
+        super.init(lockWord: nil, isDefault: true, complete: complete)
     }
-
-    override func run() -> Result { body() }
 }

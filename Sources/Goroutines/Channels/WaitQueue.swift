@@ -49,7 +49,15 @@ struct WaitQueue {
 
     /// Removes and returns the first waiter that can still be woken, claiming
     /// it if it belongs to a select.
+    @inline(__always)
     mutating func dequeue() -> Waiter? {
+        // Most operations find the other side's queue empty: decide that
+        // without a call.
+        if count == 0 { return nil }
+        return dequeueLive()
+    }
+
+    private mutating func dequeueLive() -> Waiter? {
         while let waiter = popFront() {
             if waiter.caseIndex < 0 { return waiter }
             // acquiringAndReleasing: the winner's writes to the goroutine's
@@ -64,14 +72,22 @@ struct WaitQueue {
     }
 
     /// Removes every entry of `goroutine` (a select's losing cases).
+    /// Compacts the ring in place, in order: every woken select runs this on
+    /// each of its channels, so it allocates nothing.
     mutating func remove(_ goroutine: Goroutine) {
         if count == 0 { return }
-        var kept: [Waiter] = []
-        kept.reserveCapacity(count)
-        while let waiter = popFront() {
-            if waiter.goroutine !== goroutine { kept.append(waiter) }
+        let capacity = ring.count
+        var kept = 0
+        for position in 0..<count {
+            let waiter = ring[(head + position) % capacity]
+            // The slot written is never one still to be read: kept ≤ position.
+            if waiter?.goroutine !== goroutine {
+                ring[(head + kept) % capacity] = waiter
+                kept += 1
+            }
         }
-        for waiter in kept { enqueue(waiter) }
+        for position in kept..<count { ring[(head + position) % capacity] = nil }
+        count = kept
     }
 
     /// Removes and returns all waiters that can still be woken.
