@@ -72,6 +72,12 @@ func negativeChannelCapacity() {
     survived()
 }
 
+func hugeChannelCapacity() {
+    let capacity = Int.max >> (CommandLine.arguments.count)  // 2^61 - 1: not foldable
+    _ = Channel<Int>(capacity: capacity)
+    survived()
+}
+
 func setMaxProcsZero() {
     Runtime.setMaxProcs(CommandLine.arguments.count - 2)  // 0: not foldable
     survived()

@@ -44,11 +44,18 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
 
     /// Makes a channel that buffers up to `capacity` values.
     ///
-    /// - Precondition: `capacity >= 0`.
+    /// - Precondition: `capacity >= 0`, and the buffer (`capacity` times the
+    ///   element's stride) fits in the address space, as Go's `make` checks.
     public init(capacity: Int = 0) {
-        precondition(
+        require(
             capacity >= 0,
             "makechan: size out of range (Channel capacity \(capacity); want 0 or more)")
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(
+            by: Swift.max(MemoryLayout<Element>.stride, 1))
+        require(
+            !overflow && bytes <= 1 << 47,
+            "makechan: size out of range (Channel capacity \(capacity) of "
+                + "\(MemoryLayout<Element>.stride)-byte elements is more than memory can hold)")
         self.capacity = capacity
         buffer = .allocate(capacity: Swift.max(capacity, 1))
     }

@@ -381,7 +381,7 @@ private func selectLoop(
             slotSize = max(slotSize, size)
             slotAlignment = max(slotAlignment, alignment)
         } else if isDefault {
-            precondition(fallback < 0, "select: multiple default cases")
+            require(fallback < 0, "select: multiple default cases")
             fallback = index
         }
     }

@@ -38,6 +38,24 @@ func goPanic(_ message: String) -> Never {
     _exit(2)
 }
 
+/// Checks a caller's argument. When `condition` is false, stops the process
+/// with `Fatal error: <message>` on stderr, in every build: Swift's own
+/// `precondition` drops its message under -O, and misuse must say what was
+/// wrong in a release build too.
+@inline(__always)
+func require(
+    _ condition: Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
+    if _slowPath(!condition) { misuse(message(), file: file, line: line) }
+}
+
+/// Stops the process for a misused API, with `message`, in every build.
+@inline(never)
+func misuse(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+    fatalError(message, file: file, line: line)
+}
+
 /// Prints one warning line to stderr.
 func warn(_ line: String) {
     writeStderr(line + "\n")

@@ -176,7 +176,7 @@ public final class File: Sendable {
     ///
     /// - Throws: `FileError` with operation `read`.
     public func read(upToCount count: Int) throws(FileError) -> [UInt8] {
-        precondition(count >= 0, "File.read: negative count \(count)")
+        require(count >= 0, "File.read: negative count \(count)")
         var bytes = [UInt8](repeating: 0, count: count)
         let n = try bytes.withUnsafeMutableBytes { raw in
             Result { () throws(FileError) in try read(into: raw) }

@@ -58,7 +58,7 @@ public enum Runtime {
     /// - Precondition: `1 <= n <= 1024`.
     @discardableResult
     public static func setMaxProcs(_ n: Int) -> Int {
-        precondition(
+        require(
             n >= 1 && n <= Scheduler.maxProcessors,
             "Runtime.setMaxProcs: \(n) is out of range; "
                 + "GOMAXPROCS must be 1...\(Scheduler.maxProcessors)"
@@ -98,7 +98,7 @@ public enum Runtime {
     public static var stackSize: Int {
         get { StackAllocator.shared.stackSize }
         set {
-            precondition(
+            require(
                 newValue >= 16 * 1024 && newValue <= 1 << 30,
                 "Runtime.stackSize: \(newValue) bytes is out of range (16 KiB ... 1 GiB)")
             StackAllocator.shared.stackSize = StackAllocator.normalize(newValue)
@@ -120,7 +120,7 @@ public enum Runtime {
     /// Sets `maxThreads` and returns the previous limit.
     @discardableResult
     public static func setMaxThreads(_ limit: Int) -> Int {
-        precondition(limit >= 1, "Runtime.maxThreads: \(limit) is not a positive thread count")
+        require(limit >= 1, "Runtime.maxThreads: \(limit) is not a positive thread count")
         let sched = Scheduler.shared
         let old = sched.threadLimit.exchange(limit, ordering: .relaxed)
         let count = sched.machineCount.load(ordering: .relaxed) + Threads.helperThreads
@@ -153,7 +153,7 @@ public enum Runtime {
     public static var threadKeepAlive: Duration {
         get { .nanoseconds(Scheduler.shared.keepAliveNanos.load(ordering: .relaxed)) }
         set {
-            precondition(newValue >= .zero, "Runtime.threadKeepAlive must not be negative")
+            require(newValue >= .zero, "Runtime.threadKeepAlive must not be negative")
             Scheduler.shared.keepAliveNanos.store(
                 newValue.nanosecondsClamped, ordering: .relaxed)
         }

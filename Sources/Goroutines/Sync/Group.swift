@@ -66,7 +66,7 @@ public final class Group: @unchecked Sendable {
     /// - Precondition: no goroutine of the group is running.
     public func setLimit(_ n: Int) {
         lock.withLock {
-            precondition(
+            require(
                 active == 0,
                 "errgroup: modify limit while \(active) goroutines in the group are still active")
             limiter = n < 0 ? nil : Semaphore(n)

@@ -48,7 +48,7 @@ public final class Semaphore: @unchecked Sendable {
     ///
     /// - Precondition: `size >= 0`.
     public init(_ size: Int) {
-        precondition(size >= 0, "semaphore: size must not be negative (got \(size))")
+        require(size >= 0, "semaphore: size must not be negative (got \(size))")
         self.size = size
     }
 
@@ -124,12 +124,12 @@ public final class Semaphore: @unchecked Sendable {
     ///
     /// - Precondition: no more units are released than are held.
     public func release(_ n: Int = 1) {
-        precondition(n >= 0, "semaphore: released a negative count (\(n))")
+        require(n >= 0, "semaphore: released a negative count (\(n))")
         lock.lock()
         held -= n
         if held < 0 {
             lock.unlock()
-            preconditionFailure("semaphore: released more than held")
+            misuse("semaphore: released more than held")
         }
         let woken = grantLocked()
         lock.unlock()
@@ -191,8 +191,8 @@ public final class Semaphore: @unchecked Sendable {
     }
 
     private func checkRequest(_ n: Int) {
-        precondition(n >= 0, "semaphore: acquired a negative count (\(n))")
-        precondition(
+        require(n >= 0, "semaphore: acquired a negative count (\(n))")
+        require(
             n <= size, "semaphore: acquired \(n) units from a semaphore of size \(size)")
     }
 }

@@ -42,7 +42,7 @@ public final class Ticker: @unchecked Sendable {
     ///
     /// - Precondition: `period > .zero`.
     public init(every period: Duration) {
-        precondition(period > .zero, "non-positive interval for Ticker")
+        require(period > .zero, "non-positive interval for Ticker")
         TimerQueue.shared.start()
         lock.withLock { armLocked(period) }
     }
@@ -62,7 +62,7 @@ public final class Ticker: @unchecked Sendable {
     ///
     /// - Precondition: `period > .zero`.
     public func reset(every period: Duration) {
-        precondition(period > .zero, "non-positive interval for Ticker.reset")
+        require(period > .zero, "non-positive interval for Ticker.reset")
         lock.lock()
         let wake = disarmLocked()
         armLocked(period)
