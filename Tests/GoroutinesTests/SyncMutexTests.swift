@@ -162,6 +162,42 @@ extension SyncTests {
             #expect(lastRoundRefused.load(ordering: .relaxed) == true)
         }
 
+        /// A goroutine that locks and unlocks a free mutex in a loop never
+        /// parks; on one processor, the others run only if it honours
+        /// sysmon's preemption request at `lock`. (The starvation test below
+        /// hangs without that when a waiter passes its gate before the hog.)
+        @Test func aLoopOfUncontendedLocksIsPreempted() {
+            let mutex = Goroutines.Mutex()
+            let started = Atomic<Bool>(false)
+            let released = Atomic<Bool>(false)
+            let lockerGaveUp = Atomic<Bool>(false)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    started.store(true, ordering: .releasing)
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while !released.load(ordering: .relaxed), ContinuousClock.now < deadline {
+                        mutex.lock()
+                        mutex.unlock()
+                    }
+                    if !released.load(ordering: .relaxed) {
+                        lockerGaveUp.store(true, ordering: .relaxed)
+                    }
+                    group.done()
+                }
+                #expect(SyncTest.eventually { started.load(ordering: .acquiring) })
+                go {
+                    released.store(true, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            let gaveUp = lockerGaveUp.load(ordering: .relaxed)
+            #expect(!gaveUp, "the other goroutine ran only after the locker stopped")
+            #expect(mutex.state.load(ordering: .relaxed) == 0)
+        }
+
         /// A hog holds the mutex for 2 ms at a time and relocks at once, while
         /// three goroutines lock and unlock it in a loop. A waiter that has
         /// waited more than 1 ms and then sees the mutex retaken switches it

@@ -280,9 +280,14 @@ func yieldGoroutine() {
     }
 }
 
-/// Yields if sysmon asked the running goroutine to.
+/// Yields if sysmon asked the running goroutine to. Counts no references,
+/// so the fast paths of locks can afford it.
 @inline(__always)
 func checkPreemption() {
-    guard let m = Machine.current, let g = m.current else { return }
-    if g.preemptRequested.load(ordering: .relaxed) { yieldGoroutine() }
+    guard let raw = gr_tls_machine() else { return }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    if m.currentRef.with({ $0.preemptRequested.load(ordering: .relaxed) }) == true {
+        yieldGoroutine()
+    }
 }

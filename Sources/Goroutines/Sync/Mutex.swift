@@ -81,6 +81,10 @@ public final class Mutex: Locker, Sendable {
     /// Locks the mutex, parking the caller while another holds it.
     @inline(__always)
     public func lock() {
+        // Preemption is cooperative: a loop of uncontended locks never parks,
+        // so `lock` honours sysmon's request to yield, or on one P such a
+        // loop keeps the goroutines it waits for from ever running.
+        checkPreemption()
         // acquiring: the holder's writes, published by unlock, are visible.
         if state.compareExchange(expected: 0, desired: Self.locked, ordering: .acquiring)
             .exchanged
@@ -93,6 +97,7 @@ public final class Mutex: Locker, Sendable {
     /// Locks, showing `reason` in goroutine dumps if the caller parks.
     @inline(__always)
     func lock(reason: WaitReason) {
+        checkPreemption()  // as in lock()
         if state.compareExchange(expected: 0, desired: Self.locked, ordering: .acquiring)
             .exchanged
         {

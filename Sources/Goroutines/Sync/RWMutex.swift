@@ -56,6 +56,7 @@ public final class RWMutex: Locker, Sendable {
     /// Takes the lock for reading, parking while a writer holds it or waits
     /// for it.
     public func rLock() {
+        checkPreemption()  // a loop of uncontended read locks never parks; see Mutex.lock
         // acquiringAndReleasing: pairs with the writer's unlock, and keeps
         // our increment ordered before our reads of the protected data.
         if readers.add(1, ordering: .acquiringAndReleasing).newValue < 0 {
