@@ -23,7 +23,9 @@ func runMachine(_ m: Machine) {
             if run(m, locked, inheritTime: false) == .endThread { return }
             continue
         }
-        guard let (g, inheritTime) = sched.findRunnable(m) else { return }
+        guard let (found, inheritTime) = sched.findRunnable(m) else { return }
+        // safety: records are immortal; `g` borrows one uncounted.
+        unowned(unsafe) let g = found.takeUnretainedValue()
         sched.stopSpinning(m)
         if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
             // Hand our P to the goroutine's own thread and sleep.
@@ -53,7 +55,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
-        unowned(unsafe) let p = m.processor!
+        // safety: Ps are immortal; `p` borrows the held one uncounted.
+        unowned(unsafe) let p = m.processorRef.unmanaged!.takeUnretainedValue()
         if !inherit {
             // Only the P's owner writes the tick (schedtrace reads it), so a
             // load and a store do; a read-modify-write would lock the bus.

@@ -170,7 +170,7 @@ struct GoroutineList {
     }
 
     /// Unlinks the front record without counting a reference to it.
-    private mutating func popLink() -> Unretained<Goroutine>? {
+    mutating func popLink() -> Unretained<Goroutine>? {
         if first.isNil { return nil }
         let link = first
         link.with { g in

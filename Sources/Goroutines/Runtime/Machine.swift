@@ -115,6 +115,10 @@ extension Machine {
 }
 
 /// The id of the goroutine running on this thread, or 0 on a plain thread.
+@inline(__always)
 func currentGoroutineID() -> Int64 {
-    Machine.current?.current?.id ?? 0
+    guard let raw = gr_tls_machine() else { return 0 }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    return m.currentRef.with { $0.id } ?? 0
 }

@@ -85,10 +85,18 @@ private func externalWaiter() -> Goroutine {
 /// plain thread. Pair with `exitRuntime`.
 @inline(__always)
 func enterRuntime() -> Processor? {
-    guard let raw = gr_tls_machine() else { return nil }
+    enterRuntimeUnretained().object
+}
+
+/// `enterRuntime` without counting a reference to the P, for hot paths.
+@inline(__always)
+func enterRuntimeUnretained() -> Unretained<Processor> {
+    guard let raw = gr_tls_machine() else { return Unretained(nil) }
     // safety: see Machine.current.
     unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
-    guard !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) else { return nil }
+    guard !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) else {
+        return Unretained(nil)
+    }
     let id = m.id
     let entered = m.processorRef.with { p in
         p.ownership.compareExchange(
@@ -96,8 +104,8 @@ func enterRuntime() -> Processor? {
             ordering: .acquiringAndReleasing
         ).exchanged
     }
-    if entered == true { return m.processor }
-    return reacquireProcessor()
+    if entered == true { return m.processorRef }
+    return Unretained(reacquireProcessor())
 }
 
 @inline(__always)
@@ -132,39 +140,42 @@ func reacquireProcessor() -> Processor {
 /// Starts a goroutine running `body`. With `onto`, a P the calling thread
 /// holds in the runtime state (Runtime.main), it goes to that P's runnext.
 func spawn(
-    _ body: @escaping @Sendable () -> Void, file: StaticString, line: UInt,
+    _ body: consuming @escaping @Sendable () -> Void, file: StaticString, line: UInt,
     onto target: Processor? = nil
 ) {
     let sched = Scheduler.shared
     let parent = currentGoroutineID()
     if let target {
         let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
-        prepare(g, body: body, target)
+        g.body = body
+        prepare(g, Unretained(target))
         g.createdFile = file
         g.createdLine = line
         target.countStarted()
         target.put(g, next: true)
         return
     }
-    let p = enterRuntime()
-    let g = sched.takeFreeGoroutine(p) ?? newGoroutineRecord()
-    prepare(g, body: body, p)
+    let held = enterRuntimeUnretained()
+    let free = held.with { sched.takeFreeGoroutineUnretained($0) } ?? Unretained(nil)
+    // safety: records are immortal; `g` borrows one without counting.
+    unowned(unsafe) let g = free.isNil ? newGoroutineRecord() : free.object!
+    g.body = body
+    prepare(g, held)
     g.createdFile = file
     g.createdLine = line
     g.parentID = parent
-    if let p {
-        p.countStarted()
-    } else {
+    if held.isNil {
         sched.liveGoroutines.add(1, ordering: .relaxed)
-    }
-    if let p {
-        p.put(g, next: true)
-        exitRuntime(p)
-    } else {
         sched.globalPut(g)
+    } else {
+        held.with { p in
+            p.countStarted()
+            p.put(g, next: true)
+            exitRuntime(p)
+        }
     }
     sched.wakeIfIdle()
-    if p != nil { checkPreemption() }
+    if !held.isNil { checkPreemption() }
 }
 
 private func newGoroutineRecord() -> Goroutine {
@@ -173,18 +184,18 @@ private func newGoroutineRecord() -> Goroutine {
     return g
 }
 
-/// Readies `g`'s record to run `body`. `p` is a P the caller holds, if any.
-private func prepare(
-    _ g: Goroutine, body: @escaping @Sendable () -> Void, _ p: Processor?
-) {
+/// Readies `g`'s record to run its body. `p` is a P the caller holds, if any.
+@inline(__always)
+private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
     let size = StackAllocator.shared.stackSize
     if let stack = g.stack, stack.size != size {
         StackAllocator.unmap(stack)
         g.stack = nil
     }
     if g.stack == nil { g.stack = StackAllocator.shared.allocate() }
-    g.id = p?.takeGoroutineID() ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
-    g.body = body
+    g.id =
+        p.with { $0.takeGoroutineID() }
+        ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
     g.contextSlot.pointee = gr_prepare_stack(g.stack!.top, goroutineEntry)
     g.slots[1] = nil
     g.slots[2] = nil
@@ -201,24 +212,41 @@ private func prepare(
 func park(
     _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
 ) {
+    if let raw = gr_tls_machine() {
+        // safety: see Machine.current. `m` is not used after the switch,
+        // which may resume the goroutine on another thread.
+        unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+        if !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) {
+            m.currentRef.with { g in
+                g.waitReason = reason
+                g.waitSince = coarseNanos()
+                m.request = .park(commit: commit, context: context)
+                _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+                g.waitReason = .none
+            }
+            return
+        }
+    }
+    parkExternal(reason, commit: commit, context: context)
+}
+
+/// `park` for a plain thread, or a goroutine inside a blocking region: the
+/// thread sleeps on its record's note.
+@inline(never)
+private func parkExternal(
+    _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
+) {
     let g = currentWaiter()
     g.waitReason = reason
     g.waitSince = coarseNanos()
-    if g.isExternal {
-        g.parkNote.reset()
-        g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
-        if let commit, !commit(context) {
-            g.status.store(GStatus.running.rawValue, ordering: .relaxed)
-            g.waitReason = .none
-            return
-        }
-        g.parkNote.sleep()
+    g.parkNote.reset()
+    g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
+    if let commit, !commit(context) {
+        g.status.store(GStatus.running.rawValue, ordering: .relaxed)
         g.waitReason = .none
         return
     }
-    let m = g.machine!
-    m.request = .park(commit: commit, context: context)
-    _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    g.parkNote.sleep()
     g.waitReason = .none
 }
 
@@ -232,11 +260,14 @@ func ready(_ g: Goroutine) {
     let old = g.status.exchange(GStatus.runnable.rawValue, ordering: .acquiringAndReleasing)
     if old != GStatus.waiting.rawValue { badReady(g, old) }
     let sched = Scheduler.shared
-    if let p = enterRuntime() {
-        p.put(g, next: true)
-        exitRuntime(p)
-    } else {
+    let held = enterRuntimeUnretained()
+    if held.isNil {
         sched.globalPut(g)
+    } else {
+        held.with { p in
+            p.put(g, next: true)
+            exitRuntime(p)
+        }
     }
     sched.wakeIfIdle()
 }
@@ -280,6 +311,10 @@ func yieldGoroutine() {
 /// Yields if sysmon asked the running goroutine to.
 @inline(__always)
 func checkPreemption() {
-    guard let m = Machine.current, let g = m.current else { return }
-    if g.preemptRequested.load(ordering: .relaxed) { yieldGoroutine() }
+    guard let raw = gr_tls_machine() else { return }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    if m.currentRef.with({ $0.preemptRequested.load(ordering: .relaxed) }) == true {
+        yieldGoroutine()
+    }
 }

@@ -147,7 +147,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// Takes a share of the global queue: one to run, more into `p`'s ring.
-    private func globalGetLocked(_ p: Processor, max limit: Int) -> Goroutine? {
+    private func globalGetLocked(_ p: Processor, max limit: Int) -> Unmanaged<Goroutine>? {
         let count = globalCount.load(ordering: .relaxed)
         if count == 0 { return nil }
         let procs = max(1, maxProcs.load(ordering: .relaxed))
@@ -167,7 +167,7 @@ final class Scheduler: @unchecked Sendable {
         }
         if globalHead.isNil { globalTail = Unretained(nil) }
         globalCount.store(count - taken, ordering: .relaxed)
-        return first.object
+        return first.unmanaged
     }
 
     // MARK: Idle lists (callers hold lock)
@@ -404,7 +404,7 @@ final class Scheduler: @unchecked Sendable {
     /// Blocks until there is a goroutine for `m` to run; returns with `m`
     /// holding a P in the runtime state. Returns nil if the machine should
     /// end its thread.
-    func findRunnable(_ m: Machine) -> (Goroutine, inheritTime: Bool)? {
+    func findRunnable(_ m: Machine) -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
         var stealBatch: [UInt] = []
         while true {
             if m.processorRef.isNil {
@@ -412,7 +412,8 @@ final class Scheduler: @unchecked Sendable {
                 if stop(m) == .exit { return nil }
                 continue
             }
-            unowned(unsafe) let p = m.processor!
+            // safety: Ps are immortal; `p` borrows the held one uncounted.
+            unowned(unsafe) let p = m.processorRef.unmanaged!.takeUnretainedValue()
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue
@@ -425,7 +426,7 @@ final class Scheduler: @unchecked Sendable {
                 lock.unlock()
                 if let g { return (g, false) }
             }
-            if let found = p.get() { return found }
+            if let found = p.getUnretained() { return found }
             if globalCount.load(ordering: .relaxed) > 0 {
                 lock.lock()
                 let g = globalGetLocked(p, max: 0)
@@ -486,7 +487,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func steal(
         _ m: Machine, into p: Processor, procs: Int, batch: inout [UInt]
-    ) -> Goroutine? {
+    ) -> Unmanaged<Goroutine>? {
         if procs < 2 { return nil }
         for pass in 0..<4 {
             var index = m.random(procs)
@@ -498,7 +499,7 @@ final class Scheduler: @unchecked Sendable {
                     victim.grab(into: &batch, includeNext: pass == 3)
                     if let last = batch.popLast() {
                         for bits in batch { p.put(p.goroutine(bits), next: false) }
-                        return p.goroutine(last)
+                        return p.unmanaged(last)
                     }
                 }
                 index = (index + step) % procs
@@ -599,6 +600,23 @@ final class Scheduler: @unchecked Sendable {
     }
 
     // MARK: Free goroutine records
+
+    /// A free record from `p`'s cache, refilled from the global pool,
+    /// without counting a reference to it. Caller holds `p`.
+    @inline(__always)
+    func takeFreeGoroutineUnretained(_ p: Processor) -> Unretained<Goroutine> {
+        if let link = p.freeGoroutines.popLink() { return link }
+        return refillFreeGoroutines(p)
+    }
+
+    @inline(never)
+    private func refillFreeGoroutines(_ p: Processor) -> Unretained<Goroutine> {
+        lock.lock()
+        p.freeGoroutines.take(32, from: &freeGoroutines)
+        if p.freeGoroutines.count == 0 { p.freeGoroutines.take(32, from: &coldGoroutines) }
+        lock.unlock()
+        return p.freeGoroutines.popLink() ?? Unretained(nil)
+    }
 
     func takeFreeGoroutine(_ p: Processor?) -> Goroutine? {
         if let p {
