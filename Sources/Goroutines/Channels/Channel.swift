@@ -135,30 +135,33 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     /// channel is closed and drained.
     public func receive() -> Element? {
         checkPreemption()
+        let g = currentWaiter()
+        let slot = g.transferBuffer(
+            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        let value = slot.assumingMemoryBound(to: Element.self)
         lock.lock()
-        if let value = tryReceiveLocked() { return value }
+        // The value passes through the waiter's own slot rather than an
+        // `Element?` local: unspecialized, such a local would look up the
+        // optional type's metadata on every call.
+        if tryReceiveLocked(into: value) { return value.move() }
         if closed {
             lock.unlock()
             return nil
         }
 
-        let g = currentWaiter()
-        let slot = g.transferBuffer(
-            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         g.wakeSuccess = false
         receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
         park(.chanReceive, commit: unlockCommit, context: lock.address)
-        if g.wakeSuccess {
-            return slot.assumingMemoryBound(to: Element.self).move()
-        }
+        if g.wakeSuccess { return value.move() }
         return nil
     }
 
-    /// With the lock held: takes a value from the buffer or a waiting sender,
-    /// unlocking on success. Returns nil, still locked, when none is ready.
-    func tryReceiveLocked() -> Element? {
+    /// With the lock held: moves a value from the buffer or a waiting sender
+    /// into `out`, unlocking on success. Returns false, still locked, when
+    /// none is ready.
+    func tryReceiveLocked(into out: UnsafeMutablePointer<Element>) -> Bool {
         if !bufferIsEmpty {
-            let value = bufferPop()
+            out.initialize(to: bufferPop())
             // A parked sender may now move its value into the freed slot.
             if let sender = senders.dequeue() {
                 bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
@@ -167,21 +170,21 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
                 g.wakeCase = sender.caseIndex
                 lock.unlock()
                 ready(g)
-                return value
+                return true
             }
             lock.unlock()
-            return value
+            return true
         }
         if let sender = senders.dequeue() {
-            let value = sender.slot.assumingMemoryBound(to: Element.self).move()
+            out.moveInitialize(from: sender.slot.assumingMemoryBound(to: Element.self), count: 1)
             let g = sender.goroutine
             g.wakeSuccess = true
             g.wakeCase = sender.caseIndex
             lock.unlock()
             ready(g)
-            return value
+            return true
         }
-        return nil
+        return false
     }
 
     // MARK: Close
