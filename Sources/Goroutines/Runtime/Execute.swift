@@ -24,19 +24,21 @@ func runMachine(_ m: Machine) {
             continue
         }
         guard let (found, inheritTime) = sched.findRunnable(m) else { return }
-        // safety: records are immortal; `g` borrows one uncounted.
-        unowned(unsafe) let g = found.takeUnretainedValue()
         sched.stopSpinning(m)
-        if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
-            // Hand our P to the goroutine's own thread and sleep.
-            let p = m.processor!
-            m.processor = nil
-            p.machine = nil
-            owner.nextProcessor = p
-            owner.note.wake()
-            continue
+        // safety: records are immortal; `g` is borrowed without a count.
+        let outcome = found._withUnsafeGuaranteedRef { g -> RunOutcome in
+            if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
+                // Hand our P to the goroutine's own thread and sleep.
+                let p = m.processor!
+                m.processor = nil
+                p.machine = nil
+                owner.nextProcessor = p
+                owner.note.wake()
+                return .next
+            }
+            return run(m, g, inheritTime: inheritTime)
         }
-        if run(m, g, inheritTime: inheritTime) == .endThread { return }
+        if outcome == .endThread { return }
     }
 }
 
@@ -55,14 +57,17 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
-        // safety: Ps are immortal; `p` borrows the held one uncounted.
-        unowned(unsafe) let p = m.processorRef.unmanaged!.takeUnretainedValue()
+        // The P, borrowed without counting references to it.
+        let current = m.processorRef
         if !inherit {
-            // Only the P's owner writes the tick (schedtrace reads it), so a
-            // load and a store do; a read-modify-write would lock the bus.
-            p.scheduleTick.store(
-                p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-            p.sliceStart.store(coarseNanos(), ordering: .relaxed)
+            let now = coarseNanos()
+            current.with { p in
+                // Only the P's owner writes the tick (schedtrace reads it), so
+                // a load and a store do; a read-modify-write would lock the bus.
+                p.scheduleTick.store(
+                    p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+                p.sliceStart.store(now, ordering: .relaxed)
+            }
         }
         g.status.store(GStatus.running.rawValue, ordering: .relaxed)
         g.machine = m
@@ -75,7 +80,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         }
         swift_task_enterThreadLocalContext(g.exclusivityState)
         // releasing: the goroutine's code may now use the P's queues.
-        p.ownership.store(Processor.word(m.id, .user), ordering: .releasing)
+        let owner = Processor.word(m.id, .user)
+        current.with { $0.ownership.store(owner, ordering: .releasing) }
 
         _ = gr_switch(m.g0Slot, g.contextSlot.pointee, Unmanaged.passUnretained(g).toOpaque())
 

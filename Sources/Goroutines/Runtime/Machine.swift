@@ -55,6 +55,9 @@ final class Machine: @unchecked Sendable {
     /// State of this machine's private random generator (xorshift64*), for
     /// choosing steal victims without a system call.
     @exclusivity(unchecked) var randomState: UInt64
+    /// Scratch space for stealing, kept so that looking for work allocates
+    /// nothing; the machine's own thread only.
+    @exclusivity(unchecked) var stealBatch: [UInt] = []
     /// A waker sets this to make the machine spin for work when it wakes.
     @exclusivity(unchecked) var wakeSpinning = false
     let note = Note()

@@ -405,31 +405,25 @@ final class Scheduler: @unchecked Sendable {
     /// holding a P in the runtime state. Returns nil if the machine should
     /// end its thread.
     func findRunnable(_ m: Machine) -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
-        var stealBatch: [UInt] = []
         while true {
             if m.processorRef.isNil {
                 if acquireIdle(m) { continue }
                 if stop(m) == .exit { return nil }
                 continue
             }
+            // The common case, the P's own work, borrows the P without
+            // counting references to it.
+            let held = m.processorRef
+            if case let found?? = held.with({ localWork($0) }) { return found }
             // safety: Ps are immortal; `p` borrows the held one uncounted.
-            unowned(unsafe) let p = m.processorRef.unmanaged!.takeUnretainedValue()
+            unowned(unsafe) let p = held.unmanaged!.takeUnretainedValue()
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue
             }
-
-            let tick = p.scheduleTick.load(ordering: .relaxed)
-            if tick % 61 == 0, globalCount.load(ordering: .relaxed) > 0 {
-                lock.lock()
-                let g = globalGetLocked(p, max: 1)
-                lock.unlock()
-                if let g { return (g, false) }
-            }
-            if let found = p.getUnretained() { return found }
             if globalCount.load(ordering: .relaxed) > 0 {
                 lock.lock()
-                let g = globalGetLocked(p, max: 0)
+                let g = held.with { globalGetLocked($0, max: 0) }!
                 lock.unlock()
                 if let g { return (g, false) }
             }
@@ -442,7 +436,7 @@ final class Scheduler: @unchecked Sendable {
                     m.spinning = true
                     spinningCount.add(1, ordering: .sequentiallyConsistent)
                 }
-                if let g = steal(m, into: p, procs: procs, batch: &stealBatch) {
+                if let g = steal(m, into: p, procs: procs, batch: &m.stealBatch) {
                     return (g, false)
                 }
             }
@@ -475,6 +469,21 @@ final class Scheduler: @unchecked Sendable {
             }
             if stop(m) == .exit { return nil }
         }
+    }
+
+    /// The global queue's turn (every 61st tick), then runnext and the local
+    /// queue. Nil if `p` has none, or is to be retired.
+    @inline(__always)
+    private func localWork(_ p: Processor) -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
+        if p.id >= maxProcs.load(ordering: .relaxed) { return nil }
+        let tick = p.scheduleTick.load(ordering: .relaxed)
+        if tick % 61 == 0, globalCount.load(ordering: .relaxed) > 0 {
+            lock.lock()
+            let g = globalGetLocked(p, max: 1)
+            lock.unlock()
+            if let g { return (g, false) }
+        }
+        return p.getUnretained()
     }
 
     private func workExists(procs: Int) -> Bool {
