@@ -66,14 +66,19 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
 
     // MARK: Buffer (lock held)
 
+    // Indices wrap by subtraction: a division per operation costs more than
+    // the rest of a buffered send.
     func bufferPush(_ value: consuming Element) {
-        (buffer + (head + buffered) % capacity).initialize(to: value)
+        var index = head + buffered
+        if index >= capacity { index -= capacity }
+        (buffer + index).initialize(to: value)
         buffered += 1
     }
 
     func bufferPop() -> Element {
         let value = (buffer + head).move()
-        head = (head + 1) % capacity
+        head += 1
+        if head == capacity { head = 0 }
         buffered -= 1
         return value
     }

@@ -18,6 +18,8 @@ struct Waiter {
 }
 
 struct WaitQueue {
+    /// Its capacity is zero or a power of two, so an index wraps with a mask
+    /// instead of a division.
     private var ring: [Waiter?] = []
     private var head = 0
     private(set) var count = 0
@@ -26,14 +28,14 @@ struct WaitQueue {
 
     mutating func enqueue(_ waiter: Waiter) {
         if count == ring.count { grow() }
-        ring[(head + count) % ring.count] = waiter
+        ring[(head + count) & (ring.count - 1)] = waiter
         count += 1
     }
 
     private mutating func grow() {
         let capacity = max(4, ring.count * 2)
         var fresh = [Waiter?](repeating: nil, count: capacity)
-        for i in 0..<count { fresh[i] = ring[(head + i) % ring.count] }
+        for i in 0..<count { fresh[i] = ring[(head + i) & (ring.count - 1)] }
         ring = fresh
         head = 0
     }
@@ -42,7 +44,7 @@ struct WaitQueue {
         if count == 0 { return nil }
         let waiter = ring[head]
         ring[head] = nil
-        head = (head + 1) % ring.count
+        head = (head + 1) & (ring.count - 1)
         count -= 1
         return waiter
     }

@@ -257,8 +257,13 @@ func ready(_ g: Goroutine) {
         g.parkNote.wake()
         return
     }
-    let old = g.status.exchange(GStatus.runnable.rawValue, ordering: .acquiringAndReleasing)
+    // A load and a store, not an exchange: only the one waker that took `g`
+    // off a wait list gets here, after g0 stored `waiting` (releasing) and
+    // ran the commit that listed it. acquiring: pairs with that store.
+    // A double ready by a runtime bug is still caught, unless it races.
+    let old = g.status.load(ordering: .acquiring)
     if old != GStatus.waiting.rawValue { badReady(g, old) }
+    g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
     let sched = Scheduler.shared
     let held = enterRuntimeUnretained()
     if held.isNil {
