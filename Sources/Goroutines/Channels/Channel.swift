@@ -100,15 +100,21 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if trySendLocked(value) { return }
 
-        let g = currentWaiter()
-        let slot = g.transferBuffer(
-            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
-        slot.initializeMemory(as: Element.self, to: value)
-        g.wakeSuccess = false
-        senders.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
+        // The caller's record is borrowed without reference counting. The
+        // queue is changed outside the borrowing closures, which would
+        // otherwise copy its ring.
+        let waiter = currentWaiterUnmanaged()
+        let entry = waiter._withUnsafeGuaranteedRef { g -> Waiter in
+            let slot = g.transferBuffer(
+                size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+            g.wakeSuccess = false
+            return Waiter(goroutine: g, slot: slot, caseIndex: -1)
+        }
+        entry.slot.initializeMemory(as: Element.self, to: value)
+        senders.enqueue(entry)
         park(.chanSend, commit: unlockCommit, context: lock.address)
-        if !g.wakeSuccess {
-            slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
+        if !waiter._withUnsafeGuaranteedRef({ $0.wakeSuccess }) {
+            entry.slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
             goPanic("send on closed channel")
         }
     }
@@ -119,11 +125,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     func trySendLocked(_ value: Element) -> Bool {
         if let receiver = receivers.dequeue() {
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            let g = receiver.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = receiver.caseIndex
-            lock.unlock()
-            ready(g)
+            wake(receiver)
             return true
         }
         if bufferHasRoom {
@@ -140,9 +142,12 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     /// channel is closed and drained.
     public func receive() -> Element? {
         checkPreemption()
-        let g = currentWaiter()
-        let slot = g.transferBuffer(
-            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        // The caller's record is borrowed without reference counting.
+        let waiter = currentWaiterUnmanaged()
+        let slot = waiter._withUnsafeGuaranteedRef {
+            $0.transferBuffer(
+                size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        }
         let value = slot.assumingMemoryBound(to: Element.self)
         lock.lock()
         // The value passes through the waiter's own slot rather than an
@@ -154,11 +159,13 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             return nil
         }
 
-        g.wakeSuccess = false
-        receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
+        let entry = waiter._withUnsafeGuaranteedRef { g -> Waiter in
+            g.wakeSuccess = false
+            return Waiter(goroutine: g, slot: slot, caseIndex: -1)
+        }
+        receivers.enqueue(entry)
         park(.chanReceive, commit: unlockCommit, context: lock.address)
-        if g.wakeSuccess { return value.move() }
-        return nil
+        return waiter._withUnsafeGuaranteedRef({ $0.wakeSuccess }) ? value.move() : nil
     }
 
     /// With the lock held: moves a value from the buffer or a waiting sender
@@ -170,11 +177,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             // A parked sender may now move its value into the freed slot.
             if let sender = senders.dequeue() {
                 bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                let g = sender.goroutine
-                g.wakeSuccess = true
-                g.wakeCase = sender.caseIndex
-                lock.unlock()
-                ready(g)
+                wake(sender)
                 return true
             }
             lock.unlock()
@@ -182,14 +185,22 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if let sender = senders.dequeue() {
             out.moveInitialize(from: sender.slot.assumingMemoryBound(to: Element.self), count: 1)
-            let g = sender.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = sender.caseIndex
-            lock.unlock()
-            ready(g)
+            wake(sender)
             return true
         }
         return false
+    }
+
+    /// Marks a waiter taken off a queue as served, unlocks, and readies it.
+    /// The record is borrowed without reference counting.
+    @inline(__always)
+    private func wake(_ waiter: Waiter) {
+        Unmanaged.passUnretained(waiter.goroutine)._withUnsafeGuaranteedRef { g in
+            g.wakeSuccess = true
+            g.wakeCase = waiter.caseIndex
+            lock.unlock()
+            ready(g)
+        }
     }
 
     // MARK: Close

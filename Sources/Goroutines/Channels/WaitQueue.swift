@@ -52,6 +52,9 @@ struct WaitQueue {
     /// Removes and returns the first waiter that can still be woken, claiming
     /// it if it belongs to a select.
     mutating func dequeue() -> Waiter? {
+        // Checked before touching the ring: the common empty case then costs
+        // no uniqueness check of the ring's storage.
+        if count == 0 { return nil }
         while let waiter = popFront() {
             if waiter.caseIndex < 0 { return waiter }
             // acquiringAndReleasing: the winner's writes to the goroutine's

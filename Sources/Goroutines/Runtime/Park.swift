@@ -66,6 +66,20 @@ func currentWaiter() -> Goroutine {
     return externalWaiter()
 }
 
+/// `currentWaiter` without counting a reference to the record.
+@inline(__always)
+func currentWaiterUnmanaged() -> Unmanaged<Goroutine> {
+    if let raw = gr_tls_machine() {
+        // safety: see Machine.current.
+        unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+        if let bits = m.currentRef.bits, !m.inBlockingRegion.load(ordering: .relaxed) {
+            // safety: the running goroutine's record, immortal.
+            return Unmanaged<Goroutine>.fromOpaque(bits)
+        }
+    }
+    return Unmanaged.passUnretained(externalWaiter())
+}
+
 @inline(never)
 private func externalWaiter() -> Goroutine {
     if let raw = gr_tls_external() {
