@@ -1,7 +1,8 @@
 // A FIFO of parked goroutines waiting on one channel direction.
 //
-// Entries are values stored in a ring that grows as needed; a wait costs no
-// allocation once the ring has room. An entry from a select may have lost
+// The oldest entry is stored inline and the rest in a ring that grows as
+// needed, so a queue that never holds two waiters at once allocates nothing,
+// and a wait costs no allocation once the ring has room. An entry from a select may have lost
 // its race to another channel: `dequeue` skips those, and claims a select
 // entry by winning its goroutine's `selectDone` compare-and-swap, the single
 // atomic decision that picks a select's winning case.
@@ -18,42 +19,66 @@ struct Waiter {
 }
 
 struct WaitQueue {
-    /// Its capacity is zero or a power of two, so an index wraps with a mask
-    /// instead of a division.
+    /// The oldest entry, held inline: most queues never hold more than one
+    /// waiter, and those then allocate nothing.
+    private var front: Waiter? = nil
+    /// The entries after `front`, oldest first. Its capacity is zero or a
+    /// power of two, so an index wraps with a mask instead of a division.
     private var ring: [Waiter?] = []
     private var head = 0
+    private var ringCount = 0
+    /// All entries: `front` (if any) and the ring's.
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
 
     mutating func enqueue(_ waiter: Waiter) {
-        if count == ring.count { grow() }
-        ring[(head + count) & (ring.count - 1)] = waiter
+        if count == 0 {
+            front = waiter
+        } else {
+            ringPush(waiter)
+        }
         count += 1
+    }
+
+    private mutating func popFront() -> Waiter? {
+        guard let first = front else { return nil }
+        front = ringCount == 0 ? nil : ringPop()
+        count -= 1
+        return first
+    }
+
+    // The ring is touched only out of line: inlined, the optimizer hoists
+    // the ring's uniqueness check into every caller's loop, where it fails
+    // on the shared empty array and copies the ring on each call.
+
+    @inline(never)
+    private mutating func ringPush(_ waiter: Waiter) {
+        if ringCount == ring.count { grow() }
+        ring[(head + ringCount) & (ring.count - 1)] = waiter
+        ringCount += 1
+    }
+
+    @inline(never)
+    private mutating func ringPop() -> Waiter? {
+        let waiter = ring[head]
+        ring[head] = nil
+        head = (head + 1) & (ring.count - 1)
+        ringCount -= 1
+        return waiter
     }
 
     private mutating func grow() {
         let capacity = max(4, ring.count * 2)
         var fresh = [Waiter?](repeating: nil, count: capacity)
-        for i in 0..<count { fresh[i] = ring[(head + i) & (ring.count - 1)] }
+        for i in 0..<ringCount { fresh[i] = ring[(head + i) & (ring.count - 1)] }
         ring = fresh
         head = 0
-    }
-
-    private mutating func popFront() -> Waiter? {
-        if count == 0 { return nil }
-        let waiter = ring[head]
-        ring[head] = nil
-        head = (head + 1) & (ring.count - 1)
-        count -= 1
-        return waiter
     }
 
     /// Removes and returns the first waiter that can still be woken, claiming
     /// it if it belongs to a select.
     mutating func dequeue() -> Waiter? {
-        // Checked before touching the ring: the common empty case then costs
-        // no uniqueness check of the ring's storage.
         if count == 0 { return nil }
         while let waiter = popFront() {
             if waiter.caseIndex < 0 { return waiter }
@@ -71,6 +96,13 @@ struct WaitQueue {
     /// Removes every entry of `goroutine` (a select's losing cases).
     mutating func remove(_ goroutine: Goroutine) {
         if count == 0 { return }
+        if count == 1 {
+            if front?.goroutine === goroutine {
+                front = nil
+                count = 0
+            }
+            return
+        }
         var kept: [Waiter] = []
         kept.reserveCapacity(count)
         while let waiter = popFront() {
