@@ -26,8 +26,8 @@ let goroutineEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
 private func runBody(_ raw: UnsafeMutableRawPointer?) {
     // safety: the scheduler passes the goroutine record being started.
     let g = Unmanaged<Goroutine>.fromOpaque(raw!).takeUnretainedValue()
-    let body = g.body!
-    g.body = nil
+    // Moved out, not copied: the record's reference becomes ours.
+    let body = g.body.take()!
     body()
 }
 
@@ -161,7 +161,7 @@ func spawn(
     let parent = currentGoroutineID()
     if let target {
         let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
-        g.body = body
+        g.body = consume body
         prepare(g, Unretained(target))
         g.createdFile = file
         g.createdLine = line
@@ -173,7 +173,7 @@ func spawn(
     let free = held.with { sched.takeFreeGoroutineUnretained($0) } ?? Unretained(nil)
     // safety: records are immortal; `g` borrows one without counting.
     unowned(unsafe) let g = free.isNil ? newGoroutineRecord() : free.object!
-    g.body = body
+    g.body = consume body
     prepare(g, held)
     g.createdFile = file
     g.createdLine = line
