@@ -127,7 +127,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
             sched.globalPut(g)
             if !held { sched.wakeIfIdle() }
         case .exit:
-            return finish(m, g, held ? m.processor : nil)
+            return finish(m, g, held ? m.processorRef : Unretained(nil))
         case .none:
             fatal(
                 "runtime: goroutine \(g.id) switched to the scheduler without a request",
@@ -139,7 +139,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
 
 /// A goroutine's body returned: recycle it. A goroutine that ends while
 /// wired to its thread takes the thread down (the main thread parks instead).
-private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome {
+/// `held` is the P the machine still holds, if any, borrowed uncounted.
+private func finish(_ m: Machine, _ g: Goroutine, _ held: Unretained<Processor>) -> RunOutcome {
     let sched = Scheduler.shared
     let wired = g.lockedMachine != nil
     g.status.store(GStatus.dead.rawValue, ordering: .releasing)
@@ -147,15 +148,18 @@ private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome
     g.lockCount = 0
     g.machine = nil
     g.waitReason = .none
-    if let p {
-        p.countFinished()
-    } else {
+    if held.isNil {
         sched.liveGoroutines.subtract(1, ordering: .relaxed)
+        sched.putFreeGoroutine(g, nil)
+    } else {
+        held.with { p in
+            p.countFinished()
+            sched.putFreeGoroutine(g, p)
+        }
     }
-    sched.putFreeGoroutine(g, p)
     if wired {
         m.lockedGoroutine = nil
-        if let p {
+        if let p = held.object {
             m.processor = nil
             sched.handOff(p)
         }

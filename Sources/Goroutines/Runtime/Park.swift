@@ -25,9 +25,9 @@ let goroutineEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
 @inline(never)
 private func runBody(_ raw: UnsafeMutableRawPointer?) {
     // safety: the scheduler passes the goroutine record being started.
-    let g = Unmanaged<Goroutine>.fromOpaque(raw!).takeUnretainedValue()
+    let g = Unmanaged<Goroutine>.fromOpaque(raw!)
     // Moved out, not copied: the record's reference becomes ours.
-    let body = g.body.take()!
+    let body = g._withUnsafeGuaranteedRef { $0.body.take()! }
     body()
 }
 
@@ -37,10 +37,11 @@ private func runBody(_ raw: UnsafeMutableRawPointer?) {
 private func prepareExit() -> (
     UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer?
 ) {
-    let m = Machine.current!
-    let g = m.current!
+    // safety: see Machine.current. Records are borrowed without counting.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(gr_tls_machine()!)
+        .takeUnretainedValue()
     m.request = .exit
-    return (g.contextSlot, m.g0Slot.pointee)
+    return (m.currentRef.with { $0.contextSlot }!, m.g0Slot.pointee)
 }
 
 /// The running goroutine and its machine, if the caller is a goroutine.
@@ -171,21 +172,24 @@ func spawn(
     }
     let held = enterRuntimeUnretained()
     let free = held.with { sched.takeFreeGoroutineUnretained($0) } ?? Unretained(nil)
-    // safety: records are immortal; `g` borrows one without counting.
-    unowned(unsafe) let g = free.isNil ? newGoroutineRecord() : free.object!
-    g.body = consume body
-    prepare(g, held)
-    g.createdFile = file
-    g.createdLine = line
-    g.parentID = parent
-    if held.isNil {
-        sched.liveGoroutines.add(1, ordering: .relaxed)
-        sched.globalPut(g)
-    } else {
-        held.with { p in
-            p.countStarted()
-            p.put(g, next: true)
-            exitRuntime(p)
+    let record = free.isNil ? Unretained(newGoroutineRecord()) : free
+    // The body moves into the record without reference-count traffic on it.
+    record.unmanaged!.takeUnretainedValue().body = consume body
+    // The record is borrowed without counting references to it.
+    record.with { g in
+        prepare(g, held)
+        g.createdFile = file
+        g.createdLine = line
+        g.parentID = parent
+        if held.isNil {
+            sched.liveGoroutines.add(1, ordering: .relaxed)
+            sched.globalPut(g)
+        } else {
+            held.with { p in
+                p.countStarted()
+                p.put(g, next: true)
+                exitRuntime(p)
+            }
         }
     }
     sched.wakeIfIdle()
