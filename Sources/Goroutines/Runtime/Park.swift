@@ -214,9 +214,8 @@ private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
     g.id =
         p.with { $0.takeGoroutineID() }
         ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
-    g.contextSlot.pointee = gr_prepare_stack(g.stack!.top, goroutineEntry)
-    g.slots[1] = nil
-    g.slots[2] = nil
+    let top = g.useStackSlots(g.stack!)
+    g.contextSlot.pointee = gr_prepare_stack(top, goroutineEntry)
     g.preemptRequested.store(false, ordering: .relaxed)
     g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
 }
