@@ -100,11 +100,8 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if trySendLocked(value) { return }
 
-        // The caller's record is borrowed without reference counting. The
-        // queue is changed outside the borrowing closures, which would
-        // otherwise copy its ring.
-        let waiter = currentWaiterUnmanaged()
-        let entry = waiter._withUnsafeGuaranteedRef { g -> Waiter in
+        // The caller's record is borrowed without reference counting.
+        let entry = withCurrentWaiter { g -> Waiter in
             let slot = g.transferBuffer(
                 size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
             g.wakeSuccess = false
@@ -113,7 +110,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         entry.slot.initializeMemory(as: Element.self, to: value)
         senders.enqueue(entry)
         park(.chanSend, commit: unlockCommit, context: lock.address)
-        if !waiter._withUnsafeGuaranteedRef({ $0.wakeSuccess }) {
+        if !withCurrentWaiter({ $0.wakeSuccess }) {
             entry.slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
             goPanic("send on closed channel")
         }
@@ -125,7 +122,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     func trySendLocked(_ value: Element) -> Bool {
         if let receiver = receivers.dequeue() {
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            wake(receiver)
+            serve(receiver, unlocking: lock)
             return true
         }
         if bufferHasRoom {
@@ -143,8 +140,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     public func receive() -> Element? {
         checkPreemption()
         // The caller's record is borrowed without reference counting.
-        let waiter = currentWaiterUnmanaged()
-        let slot = waiter._withUnsafeGuaranteedRef {
+        let slot = withCurrentWaiter {
             $0.transferBuffer(
                 size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         }
@@ -159,13 +155,13 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             return nil
         }
 
-        let entry = waiter._withUnsafeGuaranteedRef { g -> Waiter in
+        let entry = withCurrentWaiter { g -> Waiter in
             g.wakeSuccess = false
             return Waiter(goroutine: g, slot: slot, caseIndex: -1)
         }
         receivers.enqueue(entry)
         park(.chanReceive, commit: unlockCommit, context: lock.address)
-        return waiter._withUnsafeGuaranteedRef({ $0.wakeSuccess }) ? value.move() : nil
+        return withCurrentWaiter({ $0.wakeSuccess }) ? value.move() : nil
     }
 
     /// With the lock held: moves a value from the buffer or a waiting sender
@@ -177,7 +173,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             // A parked sender may now move its value into the freed slot.
             if let sender = senders.dequeue() {
                 bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                wake(sender)
+                serve(sender, unlocking: lock)
                 return true
             }
             lock.unlock()
@@ -185,22 +181,10 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if let sender = senders.dequeue() {
             out.moveInitialize(from: sender.slot.assumingMemoryBound(to: Element.self), count: 1)
-            wake(sender)
+            serve(sender, unlocking: lock)
             return true
         }
         return false
-    }
-
-    /// Marks a waiter taken off a queue as served, unlocks, and readies it.
-    /// The record is borrowed without reference counting.
-    @inline(__always)
-    private func wake(_ waiter: Waiter) {
-        Unmanaged.passUnretained(waiter.goroutine)._withUnsafeGuaranteedRef { g in
-            g.wakeSuccess = true
-            g.wakeCase = waiter.caseIndex
-            lock.unlock()
-            ready(g)
-        }
     }
 
     // MARK: Close

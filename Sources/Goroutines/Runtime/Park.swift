@@ -67,9 +67,31 @@ func currentWaiter() -> Goroutine {
     return externalWaiter()
 }
 
+/// Runs `body` on the caller's waiter record (see `currentWaiter`) without
+/// counting a reference to it. Read afresh on each call: the caller may
+/// have moved to another thread since the last one.
+@inline(__always)
+func withCurrentWaiter<Result>(_ body: (Goroutine) -> Result) -> Result {
+    // safety: records are immortal, so the borrow cannot outlive one.
+    currentWaiterUnmanaged()._withUnsafeGuaranteedRef(body)
+}
+
+/// Marks a waiter taken off a channel's queue as served, unlocks `lock`,
+/// and readies the waiter, borrowing its record without reference counts.
+@inline(__always)
+func serve(_ waiter: Waiter, unlocking lock: borrowing RawLock) {
+    // safety: records are immortal, so the borrow cannot outlive one.
+    Unmanaged.passUnretained(waiter.goroutine)._withUnsafeGuaranteedRef { g in
+        g.wakeSuccess = true
+        g.wakeCase = waiter.caseIndex
+        lock.unlock()
+        ready(g)
+    }
+}
+
 /// `currentWaiter` without counting a reference to the record.
 @inline(__always)
-func currentWaiterUnmanaged() -> Unmanaged<Goroutine> {
+private func currentWaiterUnmanaged() -> Unmanaged<Goroutine> {
     if let raw = gr_tls_machine() {
         // safety: see Machine.current.
         unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
