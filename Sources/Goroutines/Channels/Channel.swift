@@ -114,15 +114,18 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
         if trySendLocked(value) { return }
 
-        let g = currentWaiter()
-        let slot = g.transferBuffer(
-            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
-        slot.initializeMemory(as: Element.self, to: value)
-        g.wakeSuccess = false
-        senders.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
+        // The caller's record is borrowed without reference counting.
+        let entry = withCurrentWaiter { g -> Waiter in
+            let slot = g.transferBuffer(
+                size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+            g.wakeSuccess = false
+            return Waiter(goroutine: g, slot: slot, caseIndex: -1)
+        }
+        entry.slot.initializeMemory(as: Element.self, to: value)
+        senders.enqueue(entry)
         park(.chanSend, commit: unlockCommit, context: lock.address)
-        if !g.wakeSuccess {
-            slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
+        if !withCurrentWaiter({ $0.wakeSuccess }) {
+            entry.slot.assumingMemoryBound(to: Element.self).deinitialize(count: 1)
             goPanic("send on closed channel")
         }
     }
@@ -133,11 +136,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     func trySendLocked(_ value: Element) -> Bool {
         if let receiver = receivers.dequeue() {
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            let g = receiver.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = receiver.caseIndex
-            lock.unlock()
-            ready(g)
+            serve(receiver, unlocking: lock)
             return true
         }
         if bufferHasRoom {
@@ -154,32 +153,52 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     /// channel is closed and drained.
     public func receive() -> Element? {
         checkPreemption()
-        // The value passes through the goroutine's transfer buffer, whether
-        // it is ready or arrives while we are parked. So this generic code
-        // needs only Element's metadata and never looks up Optional<Element>.
-        let g = currentWaiter()
-        let slot = g.transferBuffer(
-            size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        // The caller's record is borrowed without reference counting.
+        let slot = withCurrentWaiter {
+            $0.transferBuffer(
+                size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
+        }
+        let value = slot.assumingMemoryBound(to: Element.self)
         lock.lock()
-        switch attemptReceiveLocked(into: slot) {
-        case .done(let wake):
-            lock.unlock()
-            if let wake { ready(wake) }
-            return slot.assumingMemoryBound(to: Element.self).move()
-        case .closed:
+        // The value passes through the waiter's own slot rather than an
+        // `Element?` local: unspecialized, such a local would look up the
+        // optional type's metadata on every call.
+        if tryReceiveLocked(into: value) { return value.move() }
+        if closed {
             lock.unlock()
             return nil
-        case .wouldBlock:
-            break
         }
 
-        g.wakeSuccess = false
-        receivers.enqueue(Waiter(goroutine: g, slot: slot, caseIndex: -1))
-        park(.chanReceive, commit: unlockCommit, context: lock.address)
-        if g.wakeSuccess {
-            return slot.assumingMemoryBound(to: Element.self).move()
+        let entry = withCurrentWaiter { g -> Waiter in
+            g.wakeSuccess = false
+            return Waiter(goroutine: g, slot: slot, caseIndex: -1)
         }
-        return nil
+        receivers.enqueue(entry)
+        park(.chanReceive, commit: unlockCommit, context: lock.address)
+        return withCurrentWaiter({ $0.wakeSuccess }) ? value.move() : nil
+    }
+
+    /// With the lock held: moves a value from the buffer or a waiting sender
+    /// into `out`, unlocking on success. Returns false, still locked, when
+    /// none is ready.
+    func tryReceiveLocked(into out: UnsafeMutablePointer<Element>) -> Bool {
+        if !bufferIsEmpty {
+            out.initialize(to: bufferPop())
+            // A parked sender may now move its value into the freed slot.
+            if let sender = senders.dequeue() {
+                bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
+                serve(sender, unlocking: lock)
+                return true
+            }
+            lock.unlock()
+            return true
+        }
+        if let sender = senders.dequeue() {
+            out.moveInitialize(from: sender.slot.assumingMemoryBound(to: Element.self), count: 1)
+            serve(sender, unlocking: lock)
+            return true
+        }
+        return false
     }
 
     // MARK: Close

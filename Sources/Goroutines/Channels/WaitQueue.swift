@@ -1,10 +1,12 @@
 // A FIFO of parked goroutines waiting on one channel direction.
 //
-// Entries are values stored in a ring that grows as needed; a wait costs no
-// allocation once the ring has room. An entry from a select may have lost
-// its race to another channel: `dequeue` skips those, and claims a select
-// entry by winning its goroutine's `selectDone` compare-and-swap, the single
-// atomic decision that picks a select's winning case.
+// The oldest entry is stored inline and the rest in a ring that grows as
+// needed, so a queue that never holds two waiters at once allocates nothing,
+// and a wait costs no allocation once the ring has room. An entry from a
+// select may have lost its race to another channel: `dequeue` skips those,
+// and claims a select entry by winning its goroutine's `selectDone`
+// compare-and-swap, the single atomic decision that picks a select's winning
+// case.
 
 import Synchronization
 
@@ -18,46 +20,68 @@ struct Waiter {
 }
 
 struct WaitQueue {
+    /// The oldest entry, held inline: most queues never hold more than one
+    /// waiter, and those then allocate nothing.
+    private var front: Waiter? = nil
+    /// The entries after `front`, oldest first. Its capacity is zero or a
+    /// power of two, so an index wraps with a mask instead of a division.
     private var ring: [Waiter?] = []
     private var head = 0
+    private var ringCount = 0
+    /// All entries: `front` (if any) and the ring's.
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
 
     mutating func enqueue(_ waiter: Waiter) {
-        if count == ring.count { grow() }
-        ring[(head + count) % ring.count] = waiter
+        if count == 0 {
+            front = waiter
+        } else {
+            ringPush(waiter)
+        }
         count += 1
+    }
+
+    private mutating func popFront() -> Waiter? {
+        guard let first = front else { return nil }
+        front = ringCount == 0 ? nil : ringPop()
+        count -= 1
+        return first
+    }
+
+    // The ring is touched only out of line: inlined, the optimizer hoists
+    // the ring's uniqueness check into every caller's loop, where it fails
+    // on the shared empty array and copies the ring on each call.
+
+    @inline(never)
+    private mutating func ringPush(_ waiter: Waiter) {
+        if ringCount == ring.count { grow() }
+        ring[(head + ringCount) & (ring.count - 1)] = waiter
+        ringCount += 1
+    }
+
+    @inline(never)
+    private mutating func ringPop() -> Waiter? {
+        let waiter = ring[head]
+        ring[head] = nil
+        head = (head + 1) & (ring.count - 1)
+        ringCount -= 1
+        return waiter
     }
 
     private mutating func grow() {
         let capacity = max(4, ring.count * 2)
         var fresh = [Waiter?](repeating: nil, count: capacity)
-        for i in 0..<count { fresh[i] = ring[(head + i) % ring.count] }
+        for i in 0..<ringCount { fresh[i] = ring[(head + i) & (ring.count - 1)] }
         ring = fresh
         head = 0
-    }
-
-    private mutating func popFront() -> Waiter? {
-        if count == 0 { return nil }
-        let waiter = ring[head]
-        ring[head] = nil
-        head = (head + 1) % ring.count
-        count -= 1
-        return waiter
     }
 
     /// Removes and returns the first waiter that can still be woken, claiming
     /// it if it belongs to a select.
     @inline(__always)
     mutating func dequeue() -> Waiter? {
-        // Most operations find the other side's queue empty: decide that
-        // without a call.
         if count == 0 { return nil }
-        return dequeueLive()
-    }
-
-    private mutating func dequeueLive() -> Waiter? {
         while let waiter = popFront() {
             if waiter.caseIndex < 0 { return waiter }
             // acquiringAndReleasing: the winner's writes to the goroutine's
@@ -72,22 +96,23 @@ struct WaitQueue {
     }
 
     /// Removes every entry of `goroutine` (a select's losing cases).
-    /// Compacts the ring in place, in order: every woken select runs this on
-    /// each of its channels, so it allocates nothing.
     mutating func remove(_ goroutine: Goroutine) {
         if count == 0 { return }
-        let capacity = ring.count
-        var kept = 0
-        for position in 0..<count {
-            let waiter = ring[(head + position) % capacity]
-            // The slot written is never one still to be read: kept ≤ position.
-            if waiter?.goroutine !== goroutine {
-                ring[(head + kept) % capacity] = waiter
-                kept += 1
+        if count == 1 {
+            if front?.goroutine === goroutine {
+                front = nil
+                count = 0
             }
+            return
         }
-        for position in kept..<count { ring[(head + position) % capacity] = nil }
-        count = kept
+        // One turn of the queue: each entry leaves the front and, unless it
+        // is the goroutine's, rejoins at the back, so order is kept and
+        // nothing is allocated. Every woken select runs this on each of its
+        // channels.
+        for _ in 0..<count {
+            let waiter = popFront()!
+            if waiter.goroutine !== goroutine { enqueue(waiter) }
+        }
     }
 
     /// Removes and returns all waiters that can still be woken.

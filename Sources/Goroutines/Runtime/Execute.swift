@@ -23,18 +23,22 @@ func runMachine(_ m: Machine) {
             if run(m, locked, inheritTime: false) == .endThread { return }
             continue
         }
-        guard let (g, inheritTime) = sched.findRunnable(m) else { return }
+        guard let (found, inheritTime) = sched.findRunnable(m) else { return }
         sched.stopSpinning(m)
-        if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
-            // Hand our P to the goroutine's own thread and sleep.
-            let p = m.processor!
-            m.processor = nil
-            p.machine = nil
-            owner.nextProcessor = p
-            owner.note.wake()
-            continue
+        // safety: records are immortal; `g` is borrowed without a count.
+        let outcome = found._withUnsafeGuaranteedRef { g -> RunOutcome in
+            if !g.lockedMachineRef.isNil, let owner = g.lockedMachine, owner !== m {
+                // Hand our P to the goroutine's own thread and sleep.
+                let p = m.processor!
+                m.processor = nil
+                p.machine = nil
+                owner.nextProcessor = p
+                owner.note.wake()
+                return .next
+            }
+            return run(m, g, inheritTime: inheritTime)
         }
-        if run(m, g, inheritTime: inheritTime) == .endThread { return }
+        if outcome == .endThread { return }
     }
 }
 
@@ -53,13 +57,17 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
     let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
-        unowned(unsafe) let p = m.processor!
+        // The P, borrowed without counting references to it.
+        let current = m.processorRef
         if !inherit {
-            // Only the P's owner writes the tick (schedtrace reads it), so a
-            // load and a store do; a read-modify-write would lock the bus.
-            p.scheduleTick.store(
-                p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-            p.sliceStart.store(coarseNanos(), ordering: .relaxed)
+            let now = coarseNanos()
+            current.with { p in
+                // Only the P's owner writes the tick (schedtrace reads it), so
+                // a load and a store do; a read-modify-write would lock the bus.
+                p.scheduleTick.store(
+                    p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+                p.sliceStart.store(now, ordering: .relaxed)
+            }
         }
         g.status.store(GStatus.running.rawValue, ordering: .relaxed)
         g.machine = m
@@ -72,7 +80,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         }
         swift_task_enterThreadLocalContext(g.exclusivityState)
         // releasing: the goroutine's code may now use the P's queues.
-        p.ownership.store(Processor.word(m.id, .user), ordering: .releasing)
+        let owner = Processor.word(m.id, .user)
+        current.with { $0.ownership.store(owner, ordering: .releasing) }
 
         _ = gr_switch(m.g0Slot, g.contextSlot.pointee, Unmanaged.passUnretained(g).toOpaque())
 
@@ -118,7 +127,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
             sched.globalPut(g)
             if !held { sched.wakeIfIdle() }
         case .exit:
-            return finish(m, g, held ? m.processor : nil)
+            return finish(m, g, held ? m.processorRef : Unretained(nil))
         case .none:
             fatal(
                 "runtime: goroutine \(g.id) switched to the scheduler without a request",
@@ -130,7 +139,8 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
 
 /// A goroutine's body returned: recycle it. A goroutine that ends while
 /// wired to its thread takes the thread down (the main thread parks instead).
-private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome {
+/// `held` is the P the machine still holds, if any, borrowed uncounted.
+private func finish(_ m: Machine, _ g: Goroutine, _ held: Unretained<Processor>) -> RunOutcome {
     let sched = Scheduler.shared
     let wired = g.lockedMachine != nil
     g.status.store(GStatus.dead.rawValue, ordering: .releasing)
@@ -138,15 +148,18 @@ private func finish(_ m: Machine, _ g: Goroutine, _ p: Processor?) -> RunOutcome
     g.lockCount = 0
     g.machine = nil
     g.waitReason = .none
-    if let p {
-        p.countFinished()
-    } else {
+    if held.isNil {
         sched.liveGoroutines.subtract(1, ordering: .relaxed)
+        sched.putFreeGoroutine(g, nil)
+    } else {
+        held.with { p in
+            p.countFinished()
+            sched.putFreeGoroutine(g, p)
+        }
     }
-    sched.putFreeGoroutine(g, p)
     if wired {
         m.lockedGoroutine = nil
-        if let p {
+        if let p = held.object {
             m.processor = nil
             sched.handOff(p)
         }

@@ -64,7 +64,11 @@ final class Goroutine: @unchecked Sendable {
     /// Saved stack pointer (word 0) and Swift exclusivity state (words 1-2).
     /// Raw memory so that the switch never forms an inout access to a
     /// property, which the exclusivity checker would track across the switch.
-    let slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// A running goroutine's slots are the top words of its own stack (see
+    /// `useStackSlots`), in the memory the switch touches anyway; a record
+    /// without a stack uses `ownSlots`.
+    @exclusivity(unchecked) private(set) var slots: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private let ownSlots: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     var contextSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?> { slots }
     var exclusivityState: UnsafeMutablePointer<CChar> {
         UnsafeMutableRawPointer(slots + 1).assumingMemoryBound(to: CChar.self)
@@ -122,13 +126,30 @@ final class Goroutine: @unchecked Sendable {
 
     init(external: Bool) {
         isExternal = external
-        slots = .allocate(capacity: 4)
-        slots.initialize(repeating: nil, count: 4)
+        ownSlots = .allocate(capacity: Goroutine.slotCount)
+        ownSlots.initialize(repeating: nil, count: Goroutine.slotCount)
+        slots = ownSlots
         makeImmortal(self)
     }
 
     var currentStatus: GStatus {
         GStatus(rawValue: status.load(ordering: .acquiring)) ?? .dead
+    }
+
+    static let slotCount = 4
+
+    /// Places the slots in the top `slotCount` words of `stack`, cleared, and
+    /// returns the stack top left for the goroutine's frames. Only while the
+    /// record is not running.
+    func useStackSlots(_ stack: Stack) -> UnsafeMutableRawPointer {
+        let bytes = Goroutine.slotCount * MemoryLayout<UnsafeMutableRawPointer?>.stride
+        let start = stack.top - bytes
+        // safety: the top words of the goroutine's own stack, which no frame
+        // uses: frames start below them. Mapped and writable for the stack's
+        // lifetime, which spans the goroutine's.
+        slots = start.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: Goroutine.slotCount)
+        slots.initialize(repeating: nil, count: Goroutine.slotCount)
+        return start
     }
 
     /// Ensures `transfer` holds at least `size` bytes at `alignment`.
@@ -172,7 +193,7 @@ struct GoroutineList {
     }
 
     /// Unlinks the front record without counting a reference to it.
-    private mutating func popLink() -> Unretained<Goroutine>? {
+    mutating func popLink() -> Unretained<Goroutine>? {
         if first.isNil { return nil }
         let link = first
         link.with { g in

@@ -73,6 +73,12 @@ struct Unretained<Object: AnyObject> {
         }
     }
 
+    /// The object as Unmanaged: bind `takeUnretainedValue()` to an
+    /// `unowned(unsafe)` local to use it without counting a reference.
+    var unmanaged: Unmanaged<Object>? {
+        @inline(__always) get { bits.map { Unmanaged<Object>.fromOpaque($0) } }
+    }
+
     /// Runs `body` on the object without counting a reference to it.
     @inline(__always)
     func with<Result>(_ body: (Object) -> Result) -> Result? {

@@ -55,6 +55,9 @@ final class Machine: @unchecked Sendable {
     /// State of this machine's private random generator (xorshift64*), for
     /// choosing steal victims without a system call.
     @exclusivity(unchecked) var randomState: UInt64
+    /// Scratch space for stealing, kept so that looking for work allocates
+    /// nothing; the machine's own thread only.
+    @exclusivity(unchecked) var stealBatch: [UInt] = []
     /// A waker sets this to make the machine spin for work when it wakes.
     @exclusivity(unchecked) var wakeSpinning = false
     let note = Note()
@@ -119,6 +122,10 @@ extension Machine {
 }
 
 /// The id of the goroutine running on this thread, or 0 on a plain thread.
+@inline(__always)
 func currentGoroutineID() -> Int64 {
-    Machine.current?.current?.id ?? 0
+    guard let raw = gr_tls_machine() else { return 0 }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    return m.currentRef.with { $0.id } ?? 0
 }

@@ -25,9 +25,9 @@ let goroutineEntry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
 @inline(never)
 private func runBody(_ raw: UnsafeMutableRawPointer?) {
     // safety: the scheduler passes the goroutine record being started.
-    let g = Unmanaged<Goroutine>.fromOpaque(raw!).takeUnretainedValue()
-    let body = g.body!
-    g.body = nil
+    let g = Unmanaged<Goroutine>.fromOpaque(raw!)
+    // Moved out, not copied: the record's reference becomes ours.
+    let body = g._withUnsafeGuaranteedRef { $0.body.take()! }
     body()
 }
 
@@ -37,10 +37,11 @@ private func runBody(_ raw: UnsafeMutableRawPointer?) {
 private func prepareExit() -> (
     UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutableRawPointer?
 ) {
-    let m = Machine.current!
-    let g = m.current!
+    // safety: see Machine.current. Records are borrowed without counting.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(gr_tls_machine()!)
+        .takeUnretainedValue()
     m.request = .exit
-    return (g.contextSlot, m.g0Slot.pointee)
+    return (m.currentRef.with { $0.contextSlot }!, m.g0Slot.pointee)
 }
 
 /// The running goroutine and its machine, if the caller is a goroutine.
@@ -66,6 +67,42 @@ func currentWaiter() -> Goroutine {
     return externalWaiter()
 }
 
+/// Runs `body` on the caller's waiter record (see `currentWaiter`) without
+/// counting a reference to it. Read afresh on each call: the caller may
+/// have moved to another thread since the last one.
+@inline(__always)
+func withCurrentWaiter<Result>(_ body: (Goroutine) -> Result) -> Result {
+    // safety: records are immortal, so the borrow cannot outlive one.
+    currentWaiterUnmanaged()._withUnsafeGuaranteedRef(body)
+}
+
+/// Marks a waiter taken off a channel's queue as served, unlocks `lock`,
+/// and readies the waiter, borrowing its record without reference counts.
+@inline(__always)
+func serve(_ waiter: Waiter, unlocking lock: borrowing RawLock) {
+    // safety: records are immortal, so the borrow cannot outlive one.
+    Unmanaged.passUnretained(waiter.goroutine)._withUnsafeGuaranteedRef { g in
+        g.wakeSuccess = true
+        g.wakeCase = waiter.caseIndex
+        lock.unlock()
+        ready(g)
+    }
+}
+
+/// `currentWaiter` without counting a reference to the record.
+@inline(__always)
+private func currentWaiterUnmanaged() -> Unmanaged<Goroutine> {
+    if let raw = gr_tls_machine() {
+        // safety: see Machine.current.
+        unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+        if let bits = m.currentRef.bits, !m.inBlockingRegion.load(ordering: .relaxed) {
+            // safety: the running goroutine's record, immortal.
+            return Unmanaged<Goroutine>.fromOpaque(bits)
+        }
+    }
+    return Unmanaged.passUnretained(externalWaiter())
+}
+
 @inline(never)
 private func externalWaiter() -> Goroutine {
     if let raw = gr_tls_external() {
@@ -85,10 +122,18 @@ private func externalWaiter() -> Goroutine {
 /// plain thread. Pair with `exitRuntime`.
 @inline(__always)
 func enterRuntime() -> Processor? {
-    guard let raw = gr_tls_machine() else { return nil }
+    enterRuntimeUnretained().object
+}
+
+/// `enterRuntime` without counting a reference to the P, for hot paths.
+@inline(__always)
+func enterRuntimeUnretained() -> Unretained<Processor> {
+    guard let raw = gr_tls_machine() else { return Unretained(nil) }
     // safety: see Machine.current.
     unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
-    guard !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) else { return nil }
+    guard !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) else {
+        return Unretained(nil)
+    }
     let id = m.id
     let entered = m.processorRef.with { p in
         p.ownership.compareExchange(
@@ -96,8 +141,8 @@ func enterRuntime() -> Processor? {
             ordering: .acquiringAndReleasing
         ).exchanged
     }
-    if entered == true { return m.processor }
-    return reacquireProcessor()
+    if entered == true { return m.processorRef }
+    return Unretained(reacquireProcessor())
 }
 
 @inline(__always)
@@ -133,14 +178,15 @@ func reacquireProcessor() -> Processor {
 /// holds in the runtime state, it goes to that P's runnext: Runtime.main
 /// starts the main goroutine this way.
 func spawn(
-    _ body: @escaping @Sendable () -> Void, file: StaticString, line: UInt,
+    _ body: consuming @escaping @Sendable () -> Void, file: StaticString, line: UInt,
     onto target: Processor? = nil
 ) {
     let sched = Scheduler.shared
     let parent = currentGoroutineID()
     if let target {
         let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
-        prepare(g, body: body, target)
+        g.body = consume body
+        prepare(g, Unretained(target))
         g.createdFile = file
         g.createdLine = line
         g.isMain = true
@@ -148,26 +194,31 @@ func spawn(
         target.put(g, next: true)
         return
     }
-    let p = enterRuntime()
-    let g = sched.takeFreeGoroutine(p) ?? newGoroutineRecord()
-    prepare(g, body: body, p)
-    g.createdFile = file
-    g.createdLine = line
-    g.parentID = parent
-    g.isMain = false
-    if let p {
-        p.countStarted()
-    } else {
-        sched.liveGoroutines.add(1, ordering: .relaxed)
-    }
-    if let p {
-        p.put(g, next: true)
-        exitRuntime(p)
-    } else {
-        sched.globalPut(g)
+    let held = enterRuntimeUnretained()
+    let free = held.with { sched.takeFreeGoroutineUnretained($0) } ?? Unretained(nil)
+    let record = free.isNil ? Unretained(newGoroutineRecord()) : free
+    // The body moves into the record without reference-count traffic on it.
+    record.unmanaged!.takeUnretainedValue().body = consume body
+    // The record is borrowed without counting references to it.
+    record.with { g in
+        prepare(g, held)
+        g.createdFile = file
+        g.createdLine = line
+        g.parentID = parent
+        g.isMain = false
+        if held.isNil {
+            sched.liveGoroutines.add(1, ordering: .relaxed)
+            sched.globalPut(g)
+        } else {
+            held.with { p in
+                p.countStarted()
+                p.put(g, next: true)
+                exitRuntime(p)
+            }
+        }
     }
     sched.wakeIfIdle()
-    if p != nil { checkPreemption() }
+    if !held.isNil { checkPreemption() }
 }
 
 private func newGoroutineRecord() -> Goroutine {
@@ -176,21 +227,20 @@ private func newGoroutineRecord() -> Goroutine {
     return g
 }
 
-/// Readies `g`'s record to run `body`. `p` is a P the caller holds, if any.
-private func prepare(
-    _ g: Goroutine, body: @escaping @Sendable () -> Void, _ p: Processor?
-) {
+/// Readies `g`'s record to run its body. `p` is a P the caller holds, if any.
+@inline(__always)
+private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
     let size = StackAllocator.shared.stackSize
     if let stack = g.stack, stack.size != size {
         StackAllocator.unmap(stack)
         g.stack = nil
     }
     if g.stack == nil { g.stack = StackAllocator.shared.allocate() }
-    g.id = p?.takeGoroutineID() ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
-    g.body = body
-    g.contextSlot.pointee = gr_prepare_stack(g.stack!.top, goroutineEntry)
-    g.slots[1] = nil
-    g.slots[2] = nil
+    g.id =
+        p.with { $0.takeGoroutineID() }
+        ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
+    let top = g.useStackSlots(g.stack!)
+    g.contextSlot.pointee = gr_prepare_stack(top, goroutineEntry)
     g.preemptRequested.store(false, ordering: .relaxed)
     g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
 }
@@ -204,24 +254,41 @@ private func prepare(
 func park(
     _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
 ) {
+    if let raw = gr_tls_machine() {
+        // safety: see Machine.current. `m` is not used after the switch,
+        // which may resume the goroutine on another thread.
+        unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+        if !m.currentRef.isNil, !m.inBlockingRegion.load(ordering: .relaxed) {
+            m.currentRef.with { g in
+                g.waitReason = reason
+                g.waitSince = coarseNanos()
+                m.request = .park(commit: commit, context: context)
+                _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+                g.waitReason = .none
+            }
+            return
+        }
+    }
+    parkExternal(reason, commit: commit, context: context)
+}
+
+/// `park` for a plain thread, or a goroutine inside a blocking region: the
+/// thread sleeps on its record's note.
+@inline(never)
+private func parkExternal(
+    _ reason: WaitReason, commit: ParkCommit?, context: UnsafeMutableRawPointer?
+) {
     let g = currentWaiter()
     g.waitReason = reason
     g.waitSince = coarseNanos()
-    if g.isExternal {
-        g.parkNote.reset()
-        g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
-        if let commit, !commit(context) {
-            g.status.store(GStatus.running.rawValue, ordering: .relaxed)
-            g.waitReason = .none
-            return
-        }
-        g.parkNote.sleep()
+    g.parkNote.reset()
+    g.status.store(GStatus.waiting.rawValue, ordering: .releasing)
+    if let commit, !commit(context) {
+        g.status.store(GStatus.running.rawValue, ordering: .relaxed)
         g.waitReason = .none
         return
     }
-    let m = g.machine!
-    m.request = .park(commit: commit, context: context)
-    _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    g.parkNote.sleep()
     g.waitReason = .none
 }
 
@@ -232,14 +299,22 @@ func ready(_ g: Goroutine) {
         g.parkNote.wake()
         return
     }
-    let old = g.status.exchange(GStatus.runnable.rawValue, ordering: .acquiringAndReleasing)
+    // A load and a store, not an exchange: only the one waker that took `g`
+    // off a wait list gets here, after g0 stored `waiting` (releasing) and
+    // ran the commit that listed it. acquiring: pairs with that store.
+    // A double ready by a runtime bug is still caught, unless it races.
+    let old = g.status.load(ordering: .acquiring)
     if old != GStatus.waiting.rawValue { badReady(g, old) }
+    g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
     let sched = Scheduler.shared
-    if let p = enterRuntime() {
-        p.put(g, next: true)
-        exitRuntime(p)
-    } else {
+    let held = enterRuntimeUnretained()
+    if held.isNil {
         sched.globalPut(g)
+    } else {
+        held.with { p in
+            p.put(g, next: true)
+            exitRuntime(p)
+        }
     }
     sched.wakeIfIdle()
 }

@@ -201,11 +201,18 @@ final class Processor: @unchecked Sendable {
     /// the runnext goroutine, which continues the current time slice.
     @inline(__always)
     func get() -> (Goroutine, inheritTime: Bool)? {
+        guard let (g, inherit) = getUnretained() else { return nil }
+        return (g.takeUnretainedValue(), inherit)
+    }
+
+    /// `get` without counting a reference to the goroutine. Owner only.
+    @inline(__always)
+    func getUnretained() -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
         let next = runnext.load(ordering: .relaxed)
         if next != 0,
             runnext.compareExchange(expected: next, desired: 0, ordering: .acquiring).exchanged
         {
-            return (goroutine(next), true)
+            return (unmanaged(next), true)
         }
         while true {
             let h = head.load(ordering: .acquiring)
@@ -215,7 +222,7 @@ final class Processor: @unchecked Sendable {
             let bits = gr_load_relaxed(slot(h))
             // releasing: the slot read happens before the producer reuses it.
             if head.compareExchange(expected: h, desired: h &+ 1, ordering: .releasing).exchanged {
-                return (goroutine(bits), false)
+                return (unmanaged(bits), false)
             }
         }
     }
@@ -272,6 +279,12 @@ final class Processor: @unchecked Sendable {
         while let (g, _) = get() {
             batch.append(UInt(bitPattern: Unmanaged.passUnretained(g).toOpaque()))
         }
+    }
+
+    @inline(__always)
+    func unmanaged(_ bits: UInt) -> Unmanaged<Goroutine> {
+        // safety: queues hold pointers to records that Registry keeps alive.
+        Unmanaged<Goroutine>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }
 
     @inline(__always)

@@ -17,10 +17,10 @@ import Synchronization
 /// ```
 public func go(
     file: StaticString = #fileID, line: UInt = #line,
-    _ body: @escaping @Sendable () -> Void
+    _ body: consuming @escaping @Sendable () -> Void
 ) {
     _ = Scheduler.shared
-    spawn(body, file: file, line: line)
+    spawn(consume body, file: file, line: line)
 }
 
 /// Runs `body` as a blocking region: a call that may hold the thread for

@@ -149,7 +149,7 @@ final class Scheduler: @unchecked Sendable {
     }
 
     /// Takes a share of the global queue: one to run, more into `p`'s ring.
-    private func globalGetLocked(_ p: Processor, max limit: Int) -> Goroutine? {
+    private func globalGetLocked(_ p: Processor, max limit: Int) -> Unmanaged<Goroutine>? {
         let count = globalCount.load(ordering: .relaxed)
         if count == 0 { return nil }
         let procs = max(1, maxProcs.load(ordering: .relaxed))
@@ -169,7 +169,7 @@ final class Scheduler: @unchecked Sendable {
         }
         if globalHead.isNil { globalTail = Unretained(nil) }
         globalCount.store(count - taken, ordering: .relaxed)
-        return first.object
+        return first.unmanaged
     }
 
     // MARK: Idle lists (callers hold lock)
@@ -406,34 +406,26 @@ final class Scheduler: @unchecked Sendable {
     /// Blocks until there is a goroutine for `m` to run; returns with `m`
     /// holding a P in the runtime state. Returns nil if the machine should
     /// end its thread.
-    func findRunnable(_ m: Machine) -> (Goroutine, inheritTime: Bool)? {
-        var stealBatch: [UInt] = []
+    func findRunnable(_ m: Machine) -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
         while true {
             if m.processorRef.isNil {
                 if acquireIdle(m) { continue }
                 if stop(m) == .exit { return nil }
                 continue
             }
-            unowned(unsafe) let p = m.processor!
+            // The common case, the P's own work, borrows the P without
+            // counting references to it.
+            let held = m.processorRef
+            if case let found?? = held.with({ localWork($0) }) { return found }
+            // safety: Ps are immortal; `p` borrows the held one uncounted.
+            unowned(unsafe) let p = held.unmanaged!.takeUnretainedValue()
             if p.id >= maxProcs.load(ordering: .relaxed) {
                 retireProcessor(m, p)
                 continue
             }
-
-            p.roundsToGlobalCheck -= 1
-            if p.roundsToGlobalCheck <= 0 {
-                p.roundsToGlobalCheck = 61
-            }
-            if p.roundsToGlobalCheck == 61, globalCount.load(ordering: .relaxed) > 0 {
-                lock.lock()
-                let g = globalGetLocked(p, max: 1)
-                lock.unlock()
-                if let g { return (g, false) }
-            }
-            if let found = p.get() { return found }
             if globalCount.load(ordering: .relaxed) > 0 {
                 lock.lock()
-                let g = globalGetLocked(p, max: 0)
+                let g = held.with { globalGetLocked($0, max: 0) }!
                 lock.unlock()
                 if let g { return (g, false) }
             }
@@ -446,7 +438,7 @@ final class Scheduler: @unchecked Sendable {
                     m.spinning = true
                     spinningCount.add(1, ordering: .sequentiallyConsistent)
                 }
-                if let g = steal(m, into: p, procs: procs, batch: &stealBatch) {
+                if let g = steal(m, into: p, procs: procs, batch: &m.stealBatch) {
                     return (g, false)
                 }
             }
@@ -481,6 +473,22 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
+    /// The global queue's turn (every 61st tick), then runnext and the local
+    /// queue. Nil if `p` has none, or is to be retired.
+    @inline(__always)
+    private func localWork(_ p: Processor) -> (Unmanaged<Goroutine>, inheritTime: Bool)? {
+        if p.id >= maxProcs.load(ordering: .relaxed) { return nil }
+        p.roundsToGlobalCheck -= 1
+        if p.roundsToGlobalCheck <= 0 { p.roundsToGlobalCheck = 61 }
+        if p.roundsToGlobalCheck == 61, globalCount.load(ordering: .relaxed) > 0 {
+            lock.lock()
+            let g = globalGetLocked(p, max: 1)
+            lock.unlock()
+            if let g { return (g, false) }
+        }
+        return p.getUnretained()
+    }
+
     private func workExists(procs: Int) -> Bool {
         if globalCount.load(ordering: .sequentiallyConsistent) > 0 { return true }
         for i in 0..<procs {
@@ -491,7 +499,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func steal(
         _ m: Machine, into p: Processor, procs: Int, batch: inout [UInt]
-    ) -> Goroutine? {
+    ) -> Unmanaged<Goroutine>? {
         if procs < 2 { return nil }
         for pass in 0..<4 {
             var index = m.random(procs)
@@ -503,7 +511,7 @@ final class Scheduler: @unchecked Sendable {
                     victim.grab(into: &batch, includeNext: pass == 3)
                     if let last = batch.popLast() {
                         for bits in batch { p.put(p.goroutine(bits), next: false) }
-                        return p.goroutine(last)
+                        return p.unmanaged(last)
                     }
                 }
                 index = (index + step) % procs
@@ -607,6 +615,23 @@ final class Scheduler: @unchecked Sendable {
     }
 
     // MARK: Free goroutine records
+
+    /// A free record from `p`'s cache, refilled from the global pool,
+    /// without counting a reference to it. Caller holds `p`.
+    @inline(__always)
+    func takeFreeGoroutineUnretained(_ p: Processor) -> Unretained<Goroutine> {
+        if let link = p.freeGoroutines.popLink() { return link }
+        return refillFreeGoroutines(p)
+    }
+
+    @inline(never)
+    private func refillFreeGoroutines(_ p: Processor) -> Unretained<Goroutine> {
+        lock.lock()
+        p.freeGoroutines.take(32, from: &freeGoroutines)
+        if p.freeGoroutines.count == 0 { p.freeGoroutines.take(32, from: &coldGoroutines) }
+        lock.unlock()
+        return p.freeGoroutines.popLink() ?? Unretained(nil)
+    }
 
     func takeFreeGoroutine(_ p: Processor?) -> Goroutine? {
         if let p {

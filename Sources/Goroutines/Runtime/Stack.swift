@@ -55,8 +55,9 @@ final class StackAllocator: @unchecked Sendable {
     static let defaultStackSize = 256 * 1024
 
     private let lock = RawLock()
-    /// Usable bytes per new stack; guarded by `lock`.
-    @exclusivity(unchecked) private var stackSizeValue: Int
+    /// Usable bytes per new stack. Written under `lock`; read without it on
+    /// every spawn (relaxed: a spawn racing a resize may use either size).
+    private let stackSizeValue: Atomic<Int>
     /// Unused stacks of the current slab; guarded by `lock`.
     @exclusivity(unchecked) private var carved: [Stack] = []
     /// Map entries our slabs and guards cost; guarded by `lock`.
@@ -66,15 +67,15 @@ final class StackAllocator: @unchecked Sendable {
     private let mapLimit: Int
 
     private init() {
-        stackSizeValue = StackAllocator.sizeFromEnvironment()
+        stackSizeValue = Atomic(StackAllocator.sizeFromEnvironment())
         mapLimit = StackAllocator.readMapLimit()
     }
 
     var stackSize: Int {
-        get { lock.withLock { stackSizeValue } }
+        @inline(__always) get { stackSizeValue.load(ordering: .relaxed) }
         set {
             lock.withLock {
-                stackSizeValue = newValue
+                stackSizeValue.store(newValue, ordering: .relaxed)
                 carved.removeAll()  // leftover stacks of the old size are abandoned
             }
         }
@@ -135,7 +136,7 @@ final class StackAllocator: @unchecked Sendable {
 
     // Called with `lock` held.
     private func carveSlab() {
-        let size = stackSizeValue
+        let size = stackSizeValue.load(ordering: .relaxed)
         let stride = size + StackAllocator.guardSize
         let count = StackAllocator.stacksPerSlab
         let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK

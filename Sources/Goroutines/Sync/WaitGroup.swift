@@ -16,10 +16,16 @@ import Synchronization
 /// group.wait()
 /// ```
 public final class WaitGroup: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `lock`.
+    // @unchecked: `waiters` is guarded by `lock`; the counter is atomic.
+
+    /// Changed without the lock. The change that brings it to zero then
+    /// takes the lock and wakes the waiters: a waiter reads the counter under
+    /// the lock, so it either sees zero or is listed before that change
+    /// looks. Spawning and finishing goroutines thus costs one atomic add
+    /// each, as in Go.
+    private let counter = Atomic<Int>(0)
     private let lock = RawLock()
-    private var counter = 0
-    private var waiters: [Goroutine] = []
+    @exclusivity(unchecked) private var waiters: [Goroutine] = []
 
     /// Makes a group with a counter of zero.
     public init() {}
@@ -28,13 +34,15 @@ public final class WaitGroup: @unchecked Sendable {
     /// zero, every waiter resumes. A negative counter is fatal:
     /// `panic: sync: negative WaitGroup counter`.
     public func add(_ delta: Int) {
+        // acquiringAndReleasing: the work before a `done` is published to
+        // the waiters, which read the counter with acquiring loads.
+        let now = counter.add(delta, ordering: .acquiringAndReleasing).newValue
+        if now < 0 { goPanic("sync: negative WaitGroup counter") }
+        if now > 0 { return }
         lock.lock()
-        counter += delta
-        if counter < 0 {
-            lock.unlock()
-            goPanic("sync: negative WaitGroup counter")
-        }
-        if counter > 0 || waiters.isEmpty {
+        // Nonzero again means a new round began before this wake-up looked
+        // (an add racing a wait, which Go forbids); its waiters wait for it.
+        if waiters.isEmpty || counter.load(ordering: .acquiring) != 0 {
             lock.unlock()
             return
         }
@@ -49,8 +57,10 @@ public final class WaitGroup: @unchecked Sendable {
 
     /// Parks until the counter is zero.
     public func wait() {
+        // acquiring: pairs with the add that brought the counter to zero.
+        if counter.load(ordering: .acquiring) == 0 { return }
         lock.lock()
-        if counter == 0 {
+        if counter.load(ordering: .acquiring) == 0 {
             lock.unlock()
             return
         }
