@@ -78,6 +78,50 @@ extension RuntimeCoreTests {
 
         // MARK: Timer stop and reset
 
+        /// 10^5 pending timers: half are stopped, the rest all fire, a
+        /// channel ping-pong keeps running meanwhile, and none is left in the
+        /// heap afterwards. Deadlines leave half a second for creating them.
+        @Test(arguments: [1, 2])
+        func aHundredThousandPendingTimers(procs: Int) {
+            let count = 100_000
+            underMaxProcs(procs) {
+                let before = TimerQueue.shared.pendingCount
+                let timers = (0..<count).map {
+                    Goroutines.Timer(after: .milliseconds(500 + $0 % 100))
+                }
+                #expect(TimerQueue.shared.pendingCount >= before + count)
+                var stopped = 0
+                for i in stride(from: 0, to: count, by: 2) where timers[i].stop() { stopped += 1 }
+                #expect(stopped == count / 2)
+
+                let ping = Channel<Int>()
+                let pong = Channel<Int>()
+                let rounds = 10_000
+                go {
+                    for value in ping { pong.send(value + 1) }
+                }
+                var total = 0
+                for i in 0..<rounds {
+                    ping.send(i)
+                    total += pong.receive()!
+                }
+                ping.close()
+                #expect(total == rounds * (rounds + 1) / 2)
+
+                var fired = 0
+                for i in stride(from: 1, to: count, by: 2) where timers[i].channel.receive() != nil {
+                    fired += 1
+                }
+                #expect(fired == count / 2)
+                let late = select {
+                    onReceive(timers[0].channel) { _ in true }
+                    onDefault { false }
+                }
+                #expect(!late)
+                #expect(TimerQueue.shared.pendingCount <= before)
+            }
+        }
+
         @Test func stopBeforeFiringPreventsTheValue() {
             let timer = Goroutines.Timer(after: .milliseconds(20))
             #expect(timer.stop())
