@@ -109,7 +109,8 @@ extension RuntimeCoreTests {
                 #expect(total == rounds * (rounds + 1) / 2)
 
                 var fired = 0
-                for i in stride(from: 1, to: count, by: 2) where timers[i].channel.receive() != nil {
+                for i in stride(from: 1, to: count, by: 2) where timers[i].channel.receive() != nil
+                {
                     fired += 1
                 }
                 #expect(fired == count / 2)
