@@ -50,10 +50,10 @@ final class StackAllocator: @unchecked Sendable {
     // @unchecked: all mutable state is guarded by `lock`.
     static let shared = StackAllocator()
 
-    /// Bytes of guard below each stack. A frame larger than this could step
-    /// over the guard, but Swift frames that large are rare, and the kernel's
-    /// guard advice walks the guard page by page: 16 KiB costs about a quarter
-    /// less per new stack than 64 KiB did.
+    /// Bytes of guard below each stack: four times a thread's usual one page.
+    /// A frame larger than this could step over the guard, but Swift frames
+    /// that large are rare, and the kernel's guard advice walks the guard page
+    /// by page: 16 KiB costs about a quarter less per new stack than 64 KiB.
     static let guardSize = 16 * 1024
     static let stacksPerSlab = 128
     static let defaultStackSize = 256 * 1024
