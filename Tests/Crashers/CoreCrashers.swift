@@ -185,7 +185,7 @@ func schedtraceWorkload() {
             group.add(1)
             go {
                 var x = 0.0
-                while ContinuousClock.now - start < .milliseconds(400) {
+                while ContinuousClock.now - start < .seconds(1) {
                     for i in 0..<1_000 { x += Double(i) }
                     Runtime.yield()
                 }

@@ -65,7 +65,8 @@ extension RuntimeCoreTests {
                 #expect(Int(match.4)! >= 3, "\(line)")
                 #expect(match.8.split(separator: " ").count == 2, "\(line)")
             }
-            // About 400 ms of work traced every 50 ms.
+            // About a second of work traced every 50 ms: some 20 lines, and at
+            // least 3 however loaded the machine is.
             #expect(times.count >= 3, "\(result)")
             #expect(times == times.sorted(), "\(times)")
         }
