@@ -195,7 +195,11 @@ func spawn(
         return
     }
     let held = enterRuntimeUnretained()
-    let free = held.with { sched.takeFreeGoroutineUnretained($0) } ?? Unretained(nil)
+    // A plain thread holds no P: it takes from the global pool, as goroutines
+    // that end without a P and full P caches leave records there.
+    let free =
+        held.with { sched.takeFreeGoroutineUnretained($0) }
+        ?? Unretained(sched.takeFreeGoroutine(nil))
     let record = free.isNil ? Unretained(newGoroutineRecord()) : free
     // The body moves into the record without reference-count traffic on it.
     record.unmanaged!.takeUnretainedValue().body = consume body
