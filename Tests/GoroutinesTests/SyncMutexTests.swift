@@ -198,6 +198,39 @@ extension SyncTests {
             #expect(mutex.state.load(ordering: .relaxed) == 0)
         }
 
+        /// The other operations that can succeed without parking, looped on
+        /// one processor, honour preemption too.
+        @Test(arguments: NonParkingStep.allCases)
+        func aLoopThatNeverParksIsPreempted(step: NonParkingStep) {
+            let started = Atomic<Bool>(false)
+            let released = Atomic<Bool>(false)
+            let looperGaveUp = Atomic<Bool>(false)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    let run = step.prepare()
+                    started.store(true, ordering: .releasing)
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while !released.load(ordering: .relaxed), ContinuousClock.now < deadline {
+                        run()
+                    }
+                    if !released.load(ordering: .relaxed) {
+                        looperGaveUp.store(true, ordering: .relaxed)
+                    }
+                    group.done()
+                }
+                #expect(SyncTest.eventually { started.load(ordering: .acquiring) })
+                go {
+                    released.store(true, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            let gaveUp = looperGaveUp.load(ordering: .relaxed)
+            #expect(!gaveUp, "the other goroutine ran only after the \(step) loop stopped")
+        }
+
         /// A hog holds the mutex for 2 ms at a time and relocks at once, while
         /// three goroutines lock and unlock it in a loop. A waiter that has
         /// waited more than 1 ms and then sees the mutex retaken switches it
@@ -242,6 +275,45 @@ extension SyncTests {
                 #expect(hogRounds.load(ordering: .relaxed) < 500, "procs \(procs)")
                 #expect(mutex.state.load(ordering: .relaxed) == 0, "left starving or locked")
             }
+        }
+    }
+}
+
+/// One step of a loop that succeeds without parking, on a primitive of its
+/// own.
+enum NonParkingStep: String, CaseIterable, Sendable, CustomStringConvertible {
+    case mutexTryLock, readLock, readTryLock, writeTryLock
+    case semaphoreAcquire, semaphoreTryAcquire
+
+    var description: String { rawValue }
+
+    /// Makes the primitive and returns one step on it.
+    func prepare() -> () -> Void {
+        switch self {
+        case .mutexTryLock:
+            let mutex = Goroutines.Mutex()
+            return { if mutex.tryLock() { mutex.unlock() } }
+        case .readLock:
+            let rw = RWMutex()
+            return {
+                rw.rLock()
+                rw.rUnlock()
+            }
+        case .readTryLock:
+            let rw = RWMutex()
+            return { if rw.tryRLock() { rw.rUnlock() } }
+        case .writeTryLock:
+            let rw = RWMutex()
+            return { if rw.tryLock() { rw.unlock() } }
+        case .semaphoreAcquire:
+            let semaphore = Semaphore(1)
+            return {
+                semaphore.acquire()
+                semaphore.release()
+            }
+        case .semaphoreTryAcquire:
+            let semaphore = Semaphore(1)
+            return { if semaphore.tryAcquire() { semaphore.release() } }
         }
     }
 }

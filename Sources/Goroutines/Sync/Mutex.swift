@@ -109,6 +109,7 @@ public final class Mutex: Locker, Sendable {
     /// Locks the mutex if it is free and not being handed to a waiter, and
     /// says whether it did. Never parks.
     public func tryLock() -> Bool {
+        checkPreemption()  // a loop of tryLock never parks; see lock()
         let old = state.load(ordering: .relaxed)
         if old & (Self.locked | Self.starving) != 0 { return false }
         return state.compareExchange(

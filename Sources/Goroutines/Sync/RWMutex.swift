@@ -68,6 +68,7 @@ public final class RWMutex: Locker, Sendable {
     /// Takes the read lock if no writer holds it or waits for it, and says
     /// whether it did. Never parks.
     public func tryRLock() -> Bool {
+        checkPreemption()  // a loop that never parks must still yield; see Mutex.lock
         var count = readers.load(ordering: .relaxed)
         while count >= 0 {
             let (exchanged, original) = readers.compareExchange(
@@ -130,6 +131,7 @@ public final class RWMutex: Locker, Sendable {
     /// Takes the write lock if nobody holds the lock in either mode, and
     /// says whether it did. Never parks.
     public func tryLock() -> Bool {
+        checkPreemption()  // as in tryRLock
         if !writerLock.tryLock() { return false }
         if !readers.compareExchange(
             expected: 0, desired: -Self.maxReaders, ordering: .acquiringAndReleasing

@@ -61,6 +61,9 @@ public final class Semaphore: @unchecked Sendable {
     ///   semaphore could never be satisfied.
     public func acquire(_ n: Int = 1) {
         checkRequest(n)
+        // A loop of uncontended acquires never parks; it must still yield
+        // when sysmon asks, or it starves its processor's other goroutines.
+        checkPreemption()
         lock.lock()
         if waiting == 0, size - held >= n {
             held += n
@@ -80,6 +83,7 @@ public final class Semaphore: @unchecked Sendable {
     /// - Precondition: `0 <= n <= size`.
     public func acquire(_ n: Int = 1, context: Context) throws(ContextError) {
         checkRequest(n)
+        checkPreemption()  // as in acquire(_:)
         if let error = context.err { throw error }
         guard context.scope != nil else { return acquire(n) }
 
@@ -110,6 +114,7 @@ public final class Semaphore: @unchecked Sendable {
     /// - Precondition: `0 <= n <= size`.
     public func tryAcquire(_ n: Int = 1) -> Bool {
         checkRequest(n)
+        checkPreemption()  // as in acquire(_:)
         return lock.withLock {
             if waiting == 0, size - held >= n {
                 held += n
