@@ -162,46 +162,14 @@ extension SyncTests {
             #expect(lastRoundRefused.load(ordering: .relaxed) == true)
         }
 
-        /// A goroutine that locks and unlocks a free mutex in a loop never
-        /// parks; on one processor, the others run only if it honours
-        /// sysmon's preemption request at `lock`. (The starvation test below
-        /// hangs without that when a waiter passes its gate before the hog.)
-        @Test func aLoopOfUncontendedLocksIsPreempted() {
-            let mutex = Goroutines.Mutex()
-            let started = Atomic<Bool>(false)
-            let released = Atomic<Bool>(false)
-            let lockerGaveUp = Atomic<Bool>(false)
-            let group = WaitGroup()
-            withMaxProcs(1) {
-                group.add(2)
-                go {
-                    started.store(true, ordering: .releasing)
-                    let deadline = ContinuousClock.now + .seconds(5)
-                    while !released.load(ordering: .relaxed), ContinuousClock.now < deadline {
-                        mutex.lock()
-                        mutex.unlock()
-                    }
-                    if !released.load(ordering: .relaxed) {
-                        lockerGaveUp.store(true, ordering: .relaxed)
-                    }
-                    group.done()
-                }
-                #expect(SyncTest.eventually { started.load(ordering: .acquiring) })
-                go {
-                    released.store(true, ordering: .relaxed)
-                    group.done()
-                }
-                #expect(wait(group))
-            }
-            let gaveUp = lockerGaveUp.load(ordering: .relaxed)
-            #expect(!gaveUp, "the other goroutine ran only after the locker stopped")
-            #expect(mutex.state.load(ordering: .relaxed) == 0)
-        }
-
-        /// The other operations that can succeed without parking, looped on
-        /// one processor, honour preemption too.
+        /// A goroutine that takes and gives back a free lock or semaphore in a
+        /// loop never parks; on one processor, the others run only if each
+        /// such operation honours sysmon's preemption request. (The
+        /// starvation test below hangs without that at `Mutex.lock` when a
+        /// waiter passes its gate before the hog.)
         @Test(arguments: NonParkingStep.allCases)
         func aLoopThatNeverParksIsPreempted(step: NonParkingStep) {
+            let primitive = step.prepare()
             let started = Atomic<Bool>(false)
             let released = Atomic<Bool>(false)
             let looperGaveUp = Atomic<Bool>(false)
@@ -209,11 +177,10 @@ extension SyncTests {
             withMaxProcs(1) {
                 group.add(2)
                 go {
-                    let run = step.prepare()
                     started.store(true, ordering: .releasing)
                     let deadline = ContinuousClock.now + .seconds(5)
                     while !released.load(ordering: .relaxed), ContinuousClock.now < deadline {
-                        run()
+                        primitive.step()
                     }
                     if !released.load(ordering: .relaxed) {
                         looperGaveUp.store(true, ordering: .relaxed)
@@ -229,6 +196,7 @@ extension SyncTests {
             }
             let gaveUp = looperGaveUp.load(ordering: .relaxed)
             #expect(!gaveUp, "the other goroutine ran only after the \(step) loop stopped")
+            #expect(primitive.isFree(), "\(step) left its primitive held")
         }
 
         /// A hog holds the mutex for 2 ms at a time and relocks at once, while
@@ -280,40 +248,65 @@ extension SyncTests {
 }
 
 /// One step of a loop that succeeds without parking, on a primitive of its
-/// own.
+/// own, and a check that the primitive is free again.
 enum NonParkingStep: String, CaseIterable, Sendable, CustomStringConvertible {
-    case mutexTryLock, readLock, readTryLock, writeTryLock
+    case mutexLock, mutexTryLock, readLock, readTryLock, writeTryLock
     case semaphoreAcquire, semaphoreTryAcquire
 
     var description: String { rawValue }
 
-    /// Makes the primitive and returns one step on it.
-    func prepare() -> () -> Void {
+    /// Makes the primitive; returns one step on it and the freedom check.
+    func prepare() -> (step: @Sendable () -> Void, isFree: @Sendable () -> Bool) {
         switch self {
+        case .mutexLock:
+            let mutex = Goroutines.Mutex()
+            return (
+                {
+                    mutex.lock()
+                    mutex.unlock()
+                },
+                { mutex.state.load(ordering: .relaxed) == 0 }
+            )
         case .mutexTryLock:
             let mutex = Goroutines.Mutex()
-            return { if mutex.tryLock() { mutex.unlock() } }
-        case .readLock:
+            return (
+                { if mutex.tryLock() { mutex.unlock() } },
+                { mutex.state.load(ordering: .relaxed) == 0 }
+            )
+        case .readLock, .readTryLock, .writeTryLock:
             let rw = RWMutex()
-            return {
-                rw.rLock()
-                rw.rUnlock()
+            let isFree: @Sendable () -> Bool = {
+                guard rw.tryLock() else { return false }
+                rw.unlock()
+                return true
             }
-        case .readTryLock:
-            let rw = RWMutex()
-            return { if rw.tryRLock() { rw.rUnlock() } }
-        case .writeTryLock:
-            let rw = RWMutex()
-            return { if rw.tryLock() { rw.unlock() } }
-        case .semaphoreAcquire:
+            switch self {
+            case .readLock:
+                return (
+                    {
+                        rw.rLock()
+                        rw.rUnlock()
+                    }, isFree
+                )
+            case .readTryLock: return ({ if rw.tryRLock() { rw.rUnlock() } }, isFree)
+            default: return ({ if rw.tryLock() { rw.unlock() } }, isFree)
+            }
+        case .semaphoreAcquire, .semaphoreTryAcquire:
             let semaphore = Semaphore(1)
-            return {
-                semaphore.acquire()
+            let isFree: @Sendable () -> Bool = {
+                guard semaphore.tryAcquire() else { return false }
                 semaphore.release()
+                return true
             }
-        case .semaphoreTryAcquire:
-            let semaphore = Semaphore(1)
-            return { if semaphore.tryAcquire() { semaphore.release() } }
+            if self == .semaphoreAcquire {
+                return (
+                    {
+                        semaphore.acquire()
+                        semaphore.release()
+                    }, isFree
+                )
+            }
+            return ({ if semaphore.tryAcquire() { semaphore.release() } }, isFree)
         }
     }
 }
