@@ -84,6 +84,71 @@ extension RuntimeCoreTests {
             #expect(ran.count == spawned)
         }
 
+        @Test func queuedGoroutinesHoldNoStack() {
+            // 1000 children queued behind a spawner that neither yields nor
+            // parks: none has run, so none should hold a stack yet.
+            let spawned = 1_000
+            let withStacks = Atomic<Int>(-1)
+            let queued = Atomic<Int>(-1)
+            let ran = Counter()
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(spawned + 1)
+                go {
+                    for _ in 0..<spawned {
+                        go {
+                            ran.add()
+                            group.done()
+                        }
+                    }
+                    let runnable = Registry.shared.snapshot().filter {
+                        $0.currentStatus == .runnable
+                    }
+                    queued.store(runnable.count, ordering: .relaxed)
+                    withStacks.store(
+                        runnable.filter { $0.stack != nil }.count, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            #expect(queued.load(ordering: .relaxed) >= spawned)
+            // Only a goroutine that ran and then yielded may hold one.
+            #expect(withStacks.load(ordering: .relaxed) < 10)
+            #expect(ran.count == spawned)
+        }
+
+        @Test(arguments: [1, 2])
+        func aSpawnerThatOutrunsItsProcessorsYields(procs: Int) {
+            // Without back-pressure a goroutine spawning 100k children that
+            // never park would queue nearly all of them at once.
+            let spawned = 100_000
+            let peakGlobal = Atomic<Int>(0)
+            let ranDuringLoop = Atomic<Int>(0)
+            let ran = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(spawned + 1)
+                go {
+                    for _ in 0..<spawned {
+                        go {
+                            ran.add()
+                            group.done()
+                        }
+                        peakGlobal.max(
+                            Scheduler.shared.globalCount.load(ordering: .relaxed),
+                            ordering: .relaxed)
+                    }
+                    ranDuringLoop.store(ran.count, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group, timeout: .seconds(60)))
+            }
+            #expect(ran.count == spawned)
+            // The limit, plus one spill of half a ring and what other Ps add.
+            #expect(peakGlobal.load(ordering: .relaxed) <= spawnBacklogLimit + 2 * 129)
+            #expect(ranDuringLoop.load(ordering: .relaxed) >= spawned - 2_000)
+        }
+
         @Test func cpuBoundGoroutinesUseEveryProcessor() {
             let threads = SharedSet<Int32>()
             let running = Atomic<Int>(0)

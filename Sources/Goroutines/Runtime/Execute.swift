@@ -69,6 +69,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
                 p.sliceStart.store(now, ordering: .relaxed)
             }
         }
+        if g.stack == nil { current.with { attachStack(g, $0) } }
         g.status.store(GStatus.running.rawValue, ordering: .relaxed)
         g.machine = m
         m.current = g
@@ -148,11 +149,14 @@ private func finish(_ m: Machine, _ g: Goroutine, _ held: Unretained<Processor>)
     g.lockCount = 0
     g.machine = nil
     g.waitReason = .none
+    let stack = g.detachStack()
     if held.isNil {
+        if let stack { StackAllocator.shared.give(stack, nil) }
         sched.liveGoroutines.subtract(1, ordering: .relaxed)
         sched.putFreeGoroutine(g, nil)
     } else {
         held.with { p in
+            if let stack { StackAllocator.shared.give(stack, p) }
             p.countFinished()
             sched.putFreeGoroutine(g, p)
         }

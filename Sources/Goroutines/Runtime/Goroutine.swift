@@ -1,7 +1,7 @@
 // The goroutine record (G).
 //
-// A record lives as long as the process: once its body returns it goes to a
-// free list with its stack, ready for the next `go`. Because records are
+// A record lives as long as the process: once its body returns it gives its
+// stack back and goes to a free list, ready for the next `go`. Because records are
 // never deallocated, queues hold them as unretained pointers and the hot
 // paths use `unowned(unsafe)` references, which keeps reference counting out
 // of the scheduler loop. `Registry` holds the one strong reference to each.
@@ -150,6 +150,15 @@ final class Goroutine: @unchecked Sendable {
         slots = start.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: Goroutine.slotCount)
         slots.initialize(repeating: nil, count: Goroutine.slotCount)
         return start
+    }
+
+    /// Takes the stack away from a record that is done with it, and moves the
+    /// slots back into the record.
+    func detachStack() -> Stack? {
+        guard let stack else { return nil }
+        self.stack = nil
+        slots = ownSlots
+        return stack
     }
 
     /// Ensures `transfer` holds at least `size` bytes at `alignment`.

@@ -222,8 +222,21 @@ func spawn(
         }
     }
     sched.wakeIfIdle()
-    if !held.isNil { checkPreemption() }
+    if !held.isNil {
+        // Back-pressure: a goroutine that spawns faster than every P can run
+        // what it spawns lets its own P work through the backlog, on the
+        // core that made it, instead of queueing without bound.
+        if sched.globalCount.load(ordering: .relaxed) > spawnBacklogLimit {
+            yieldGoroutine()
+        } else {
+            checkPreemption()
+        }
+    }
 }
+
+/// Goroutines on the global run queue beyond which a spawner yields.
+/// Large enough that short bursts of spawning queue as in Go.
+let spawnBacklogLimit = 1024
 
 private func newGoroutineRecord() -> Goroutine {
     let g = Goroutine(external: false)
@@ -232,21 +245,24 @@ private func newGoroutineRecord() -> Goroutine {
 }
 
 /// Readies `g`'s record to run its body. `p` is a P the caller holds, if any.
+/// The stack comes later, when the goroutine first runs (`attachStack`).
 @inline(__always)
 private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
-    let size = StackAllocator.shared.stackSize
-    if let stack = g.stack, stack.size != size {
-        StackAllocator.unmap(stack)
-        g.stack = nil
-    }
-    if g.stack == nil { g.stack = StackAllocator.shared.allocate() }
     g.id =
         p.with { $0.takeGoroutineID() }
         ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
-    let top = g.useStackSlots(g.stack!)
-    g.contextSlot.pointee = gr_prepare_stack(top, goroutineEntry)
     g.preemptRequested.store(false, ordering: .relaxed)
     g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
+}
+
+/// Gives a goroutine that is about to run for the first time a stack, from
+/// the cache of `p`, which the caller holds, and a frame that enters its body.
+@inline(never)
+func attachStack(_ g: Goroutine, _ p: Processor) {
+    let stack = StackAllocator.shared.take(p)
+    g.stack = stack
+    let top = g.useStackSlots(stack)
+    g.contextSlot.pointee = gr_prepare_stack(top, goroutineEntry)
 }
 
 // MARK: - Park and ready

@@ -64,6 +64,8 @@ final class Processor: @unchecked Sendable {
 
     /// Free goroutine records, owner only.
     @exclusivity(unchecked) var freeGoroutines = GoroutineList()
+    /// Free stacks, owner only.
+    @exclusivity(unchecked) var stacks = StackCache()
 
     /// Goroutines started and finished while this P was held. Only the owner
     /// writes them (a load and a releasing store, no read-modify-write);

@@ -70,11 +70,8 @@ final class Scheduler: @unchecked Sendable {
     let spinningCount = Atomic<Int>(0)
 
     /// Free goroutine records beyond the per-P caches, most recent first;
-    /// guarded by lock.
+    /// guarded by lock. Free records hold no stacks (see Stack.swift).
     @exclusivity(unchecked) private var freeGoroutines = GoroutineList()
-    /// Free records whose stacks' memory the scavenger gave back; guarded by
-    /// lock. Used after `freeGoroutines`, so warm stacks are reused first.
-    @exclusivity(unchecked) private var coldGoroutines = GoroutineList()
     /// Goroutines started minus finished on a thread without a P; those
     /// counted on Ps are in each P's `startedCount` and `finishedCount`.
     let liveGoroutines = Atomic<Int>(0)
@@ -628,7 +625,6 @@ final class Scheduler: @unchecked Sendable {
     private func refillFreeGoroutines(_ p: Processor) -> Unretained<Goroutine> {
         lock.lock()
         p.freeGoroutines.take(32, from: &freeGoroutines)
-        if p.freeGoroutines.count == 0 { p.freeGoroutines.take(32, from: &coldGoroutines) }
         lock.unlock()
         return p.freeGoroutines.popLink() ?? Unretained(nil)
     }
@@ -638,13 +634,12 @@ final class Scheduler: @unchecked Sendable {
             if let g = p.freeGoroutines.pop() { return g }
             lock.lock()
             p.freeGoroutines.take(32, from: &freeGoroutines)
-            if p.freeGoroutines.count == 0 { p.freeGoroutines.take(32, from: &coldGoroutines) }
             lock.unlock()
             return p.freeGoroutines.pop()
         }
         lock.lock()
         defer { lock.unlock() }
-        return freeGoroutines.pop() ?? coldGoroutines.pop()
+        return freeGoroutines.pop()
     }
 
     func putFreeGoroutine(_ g: Goroutine, _ p: Processor?) {
@@ -658,22 +653,5 @@ final class Scheduler: @unchecked Sendable {
             return
         }
         lock.withLock { freeGoroutines.push(g) }
-    }
-
-    /// Gives back the stack memory of pooled records beyond the `keep` most
-    /// recently freed. Their stacks stay reserved, and are reused last.
-    func scavengeStacks(keep: Int) {
-        lock.lock()
-        var surplus = freeGoroutines.split(keeping: keep)
-        lock.unlock()
-        if surplus.count == 0 { return }
-        var released = GoroutineList()
-        while let g = surplus.pop() {
-            if let stack = g.stack { StackAllocator.release(stack) }
-            released.push(g)
-        }
-        lock.lock()
-        while let g = released.pop() { coldGoroutines.push(g) }
-        lock.unlock()
     }
 }

@@ -18,9 +18,13 @@
 //    fact rather than at the faulting instruction; that is the documented
 //    price of going past the limit on kernels without guard advice.
 //
-// A dead goroutine keeps its stack, and goroutine records are pooled (see
-// Processor.swift), so the stack pool is the pool of free goroutines. Beyond a
-// warm set, the scavenger gives pooled stacks' memory back with MADV_FREE.
+// A goroutine gets its stack when it first runs, not when it is spawned, and
+// gives it back when its body returns. A goroutine waiting in a run queue
+// therefore costs only its record, and a new goroutine usually starts on the
+// stack the previous one on its P just left, still mapped and in cache. Free
+// stacks sit in a small cache per P (`StackCache`) and a global pool behind
+// it; beyond a warm set, the scavenger gives pooled stacks' memory back with
+// MADV_FREE.
 
 import CGoroutines
 import Glibc
@@ -45,7 +49,46 @@ struct Stack {
     }
 }
 
-/// Hands out stacks carved from large slabs.
+/// A P's own free stacks, the most recently freed on top. Owner only.
+struct StackCache {
+    static let capacity = 64
+    /// Stacks moved to or from the global pool at a time.
+    static let batch = 32
+
+    private let slots: UnsafeMutablePointer<Stack>
+    private(set) var count = 0
+
+    init() {
+        slots = .allocate(capacity: StackCache.capacity)
+    }
+
+    var isFull: Bool { count == StackCache.capacity }
+
+    @inline(__always)
+    mutating func pop() -> Stack? {
+        if count == 0 { return nil }
+        count -= 1
+        return (slots + count).move()
+    }
+
+    /// Adds a stack; the cache must not be full.
+    @inline(__always)
+    mutating func push(_ stack: Stack) {
+        (slots + count).initialize(to: stack)
+        count += 1
+    }
+
+    /// Removes the `n` least recently freed stacks, oldest first.
+    mutating func removeOldest(_ n: Int) -> [Stack] {
+        let taken = min(n, count)
+        let oldest = Array(UnsafeBufferPointer(start: slots, count: taken))
+        (slots).moveUpdate(from: slots + taken, count: count - taken)
+        count -= taken
+        return oldest
+    }
+}
+
+/// Hands out stacks carved from large slabs, and pools freed ones.
 final class StackAllocator: @unchecked Sendable {
     // @unchecked: all mutable state is guarded by `lock`.
     static let shared = StackAllocator()
@@ -64,6 +107,11 @@ final class StackAllocator: @unchecked Sendable {
     private let stackSizeValue: Atomic<Int>
     /// Unused stacks of the current slab; guarded by `lock`.
     @exclusivity(unchecked) private var carved: [Stack] = []
+    /// Freed stacks beyond the P caches, oldest first; guarded by `lock`.
+    @exclusivity(unchecked) private var warm: [Stack] = []
+    /// Freed stacks whose memory the scavenger gave back; guarded by `lock`.
+    /// Used after `warm`, so stacks still in memory are reused first.
+    @exclusivity(unchecked) private var cold: [Stack] = []
     /// Map entries our slabs and guards cost; guarded by `lock`.
     @exclusivity(unchecked) private var mapEntries = 0
     /// Which guard mechanism works here; guarded by `lock`.
@@ -111,13 +159,89 @@ final class StackAllocator: @unchecked Sendable {
         return value
     }
 
-    /// A fresh stack.
-    func allocate() -> Stack {
+    /// A stack for a goroutine about to run on `p` for the first time: the
+    /// one most recently freed on `p` when there is one. Caller holds `p`.
+    @inline(__always)
+    func take(_ p: Processor) -> Stack {
+        if let stack = p.stacks.pop(), stack.size == stackSize { return stack }
+        return refill(p)
+    }
+
+    /// Refills `p`'s cache from the pool, then from slabs, and takes a stack.
+    @inline(never)
+    private func refill(_ p: Processor) -> Stack {
+        let size = stackSize
+        // Stacks of an out-of-date size are unmapped as they turn up.
+        while let stack = p.stacks.pop() {
+            if stack.size == size { return stack }
+            StackAllocator.unmap(stack)
+        }
         lock.lock()
-        if carved.isEmpty { carveSlab() }
-        let stack = carved.removeLast()
+        var stale: [Stack] = []
+        while p.stacks.count < StackCache.batch {
+            let stack: Stack
+            if let next = warm.popLast() {
+                stack = next
+            } else if let next = cold.popLast() {
+                stack = next
+            } else {
+                if carved.isEmpty { carveSlab() }
+                stack = carved.removeLast()
+            }
+            if stack.size == size { p.stacks.push(stack) } else { stale.append(stack) }
+        }
         lock.unlock()
-        return stack
+        for stack in stale { StackAllocator.unmap(stack) }
+        return p.stacks.pop()!
+    }
+
+    /// A stack for a goroutine started where no P is held.
+    func take() -> Stack {
+        let size = stackSize
+        lock.lock()
+        defer { lock.unlock() }
+        while let stack = warm.popLast() ?? cold.popLast() {
+            if stack.size == size { return stack }
+            StackAllocator.unmap(stack)
+        }
+        if carved.isEmpty { carveSlab() }
+        return carved.removeLast()
+    }
+
+    /// Takes back the stack of a goroutine that finished on `p`, if it holds
+    /// one, else straight into the global pool.
+    @inline(__always)
+    func give(_ stack: Stack, _ p: Processor?) {
+        if let p, !p.stacks.isFull {
+            p.stacks.push(stack)
+            return
+        }
+        giveSlow(stack, p)
+    }
+
+    @inline(never)
+    private func giveSlow(_ stack: Stack, _ p: Processor?) {
+        // A full cache keeps its hotter half and passes the rest on.
+        let spilled = p?.stacks.removeOldest(StackCache.batch) ?? []
+        lock.lock()
+        warm.append(contentsOf: spilled)
+        if let p { p.stacks.push(stack) } else { warm.append(stack) }
+        lock.unlock()
+    }
+
+    /// Gives back the memory of pooled stacks beyond the `keep` most recently
+    /// freed. They stay reserved, and are reused last.
+    func scavenge(keep: Int) {
+        lock.lock()
+        let surplus = max(0, warm.count - keep)
+        let old = Array(warm.prefix(surplus))
+        warm.removeFirst(surplus)
+        lock.unlock()
+        if old.isEmpty { return }
+        for stack in old { StackAllocator.release(stack) }
+        lock.lock()
+        cold.append(contentsOf: old)
+        lock.unlock()
     }
 
     /// Gives a stack's memory back to the kernel; it stays reserved and usable.

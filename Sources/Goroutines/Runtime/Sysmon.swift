@@ -103,7 +103,7 @@ private final class Monitor {
             Trace.tick(now: now)
             if now - lastScavenge > 1_000_000_000 {
                 lastScavenge = now
-                sched.scavengeStacks(keep: 1024)
+                StackAllocator.shared.scavenge(keep: 1024)
             }
         }
     }
