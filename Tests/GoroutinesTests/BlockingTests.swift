@@ -118,6 +118,46 @@ extension RuntimeCoreTests {
             #expect(work.count == sleepers * 10 + spinners * 2_000)
         }
 
+        @Test(arguments: BlockingKind.allCases)
+        func sleepersWakeOnTimeWhileTheOnlyProcessorCyclesThroughRegions(kind: BlockingKind) {
+            // The blocker's thread takes the idle P back after each 40 ms
+            // region and enters the next at once. The P must still be taken
+            // from it when a sleeper wakes, even if the monitor had gone to
+            // its deep sleep while every P was idle.
+            let stop = Atomic<Bool>(false)
+            let late = Atomic<Int>(0)
+            let worst = Atomic<Int>(0)
+            let samples = 120
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    while !stop.load(ordering: .relaxed) { kind.sleep(micros: 40_000) }
+                    group.done()
+                }
+                go {
+                    for i in 0..<samples {
+                        let pause = Duration.milliseconds(1 + i % 3)
+                        let start = ContinuousClock.now
+                        sleep(for: pause)
+                        let over = (ContinuousClock.now - start - pause)
+                        let micros =
+                            Int(over.components.seconds) * 1_000_000
+                            + Int(over.components.attoseconds / 1_000_000_000_000)
+                        worst.max(micros, ordering: .relaxed)
+                        if micros > 30_000 { late.add(1, ordering: .relaxed) }
+                    }
+                    stop.store(true, ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group, timeout: .seconds(60)))
+            }
+            // Waking late by a whole region, or by the monitor's 100 ms deep
+            // sleep, is the fault; a rare hiccup of a loaded machine is not.
+            #expect(
+                late.load(ordering: .relaxed) <= 2, "worst \(worst.load(ordering: .relaxed)) µs")
+        }
+
         @Test func longRegionsGetAThreadEach() {
             let sched = Scheduler.shared
             let oldKeepAlive = Runtime.threadKeepAlive

@@ -51,6 +51,10 @@ enum BlockingRegion {
         g.status.store(GStatus.blocking.rawValue, ordering: .relaxed)
         g.waitReason = .blocking
         owner.inBlockingRegion.store(true, ordering: .releasing)
+        // A P in a region needs watching: sysmon may be in its deep sleep,
+        // taken while every P was idle (the P may have been idle until this
+        // thread took it back when its last region ended).
+        Sysmon.wake()
         if handOff {
             owner.blockingSince.store(now, ordering: .relaxed)
             if p.ownership.compareExchange(
