@@ -24,23 +24,16 @@
 GR_TLS void *tls_machine;
 GR_TLS void *tls_external;
 
-// What the overflow handler needs to know about the running goroutine.
-GR_TLS uintptr_t tls_guard_lo;
-GR_TLS uintptr_t tls_guard_hi;
-GR_TLS int64_t tls_goid;
-GR_TLS size_t tls_stack_size;
+// The running goroutine's overflow facts, kept by the goroutine itself.
+GR_TLS const struct gr_running *tls_running;
 
 __attribute__((noinline)) void *gr_tls_machine(void) { return tls_machine; }
 __attribute__((noinline)) void gr_tls_set_machine(void *m) { tls_machine = m; }
 __attribute__((noinline)) void *gr_tls_external(void) { return tls_external; }
 __attribute__((noinline)) void gr_tls_set_external(void *g) { tls_external = g; }
 
-__attribute__((noinline)) void gr_tls_set_running(uintptr_t guard_lo, uintptr_t guard_hi,
-                                                  int64_t goid, size_t stack_size) {
-  tls_guard_lo = guard_lo;
-  tls_guard_hi = guard_hi;
-  tls_goid = goid;
-  tls_stack_size = stack_size;
+__attribute__((noinline)) void gr_tls_set_running(const struct gr_running *running) {
+  tls_running = running;
 }
 
 // MARK: - Futex and threads
@@ -126,10 +119,11 @@ static void chain(int sig, siginfo_t *info, void *ctx, struct sigaction *prev) {
 
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
   uintptr_t addr = (uintptr_t)info->si_addr;
-  if (tls_guard_hi != 0 && addr >= tls_guard_lo && addr < tls_guard_hi) {
+  const struct gr_running *running = tls_running;
+  if (running != NULL && addr >= running->guard_lo && addr < running->guard_hi) {
     char line[160];
     snprintf(line, sizeof line, "goroutine %lld: stack overflow (stack %zu bytes)\n",
-             (long long)tls_goid, tls_stack_size);
+             (long long)running->goid, running->stack_size);
     write_all("runtime: goroutine stack exceeds its reserve\n");
     write_all(line);
     write_all("fatal error: stack overflow\n");

@@ -34,10 +34,18 @@ void gr_tls_set_machine(void *m);
 void *gr_tls_external(void);
 void gr_tls_set_external(void *g);
 
-/// Records the goroutine now running on this thread, for the stack-overflow
-/// handler: the guard range below its stack, its id and its stack size.
-void gr_tls_set_running(uintptr_t guard_lo, uintptr_t guard_hi, int64_t goid,
-                        size_t stack_size);
+/// What the stack-overflow handler needs to know about a goroutine: the
+/// guard range below its stack, its id and its stack size.
+struct gr_running {
+  uintptr_t guard_lo;
+  uintptr_t guard_hi;
+  int64_t goid;
+  size_t stack_size;
+};
+
+/// Records the goroutine now running on this thread (NULL for none), for the
+/// stack-overflow handler. `running` stays valid while it is recorded.
+void gr_tls_set_running(const struct gr_running *running);
 
 // MARK: - Futex and threads
 

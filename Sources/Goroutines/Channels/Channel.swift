@@ -194,7 +194,7 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             return true
         }
         if let sender = senders.dequeue() {
-            out.moveInitialize(from: sender.slot.assumingMemoryBound(to: Element.self), count: 1)
+            moveValue(from: sender.slot.assumingMemoryBound(to: Element.self), to: out)
             serve(sender, unlocking: lock)
             return true
         }

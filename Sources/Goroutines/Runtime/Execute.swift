@@ -54,19 +54,18 @@ enum RunOutcome { case next, endThread }
 
 /// Switches to `g` and handles its request when it switches back.
 private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome {
-    let sched = Scheduler.shared
     var inherit = inheritTime
     while true {
         // The P, borrowed without counting references to it.
         let current = m.processorRef
         if !inherit {
-            let now = coarseNanos()
+            // A new time slice. Only the P's owner writes the tick (sysmon and
+            // schedtrace read it), so a load and a store do; a read-modify-
+            // write would lock the bus. sysmon times the slice from when it
+            // first sees the tick, as Go's does, so no clock is read here.
             current.with { p in
-                // Only the P's owner writes the tick (schedtrace reads it), so
-                // a load and a store do; a read-modify-write would lock the bus.
                 p.scheduleTick.store(
                     p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-                p.sliceStart.store(now, ordering: .relaxed)
             }
         }
         if g.stack == nil { current.with { attachStack(g, $0) } }
@@ -74,11 +73,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         g.machine = m
         m.current = g
         m.runningID.store(g.id, ordering: .relaxed)
-        if let stack = g.stack {
-            let lo = UInt(bitPattern: stack.base)
-            let guardLo = stack.guarded ? lo - UInt(StackAllocator.guardSize) : lo
-            gr_tls_set_running(guardLo, lo, g.id, stack.size)
-        }
+        gr_tls_set_running(g.overflowFacts)
         swift_task_enterThreadLocalContext(g.exclusivityState)
         // releasing: the goroutine's code may now use the P's queues.
         let owner = Processor.word(m.id, .user)
@@ -90,7 +85,7 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         swift_task_exitThreadLocalContext(g.exclusivityState)
         m.current = nil
         m.runningID.store(0, ordering: .relaxed)
-        gr_tls_set_running(0, 0, 0, 0)
+        gr_tls_set_running(nil)
         if let stack = g.stack, !stack.canaryIntact {
             fatal(
                 "goroutine \(g.id): stack overflow (stack \(stack.size) bytes)", "stack overflow")
@@ -121,12 +116,12 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
                     inherit = true
                     continue
                 }
-                sched.globalPut(g)
+                Scheduler.shared.globalPut(g)
             }
         case .yield, .requeue:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
-            sched.globalPut(g)
-            if !held { sched.wakeIfIdle() }
+            Scheduler.shared.globalPut(g)
+            if !held { Scheduler.shared.wakeIfIdle() }
         case .exit:
             return finish(m, g, held ? m.processorRef : Unretained(nil))
         case .none:

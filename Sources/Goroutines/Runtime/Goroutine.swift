@@ -136,11 +136,14 @@ final class Goroutine: @unchecked Sendable {
         GStatus(rawValue: status.load(ordering: .acquiring)) ?? .dead
     }
 
-    static let slotCount = 4
+    /// Words 0-2: the context and exclusivity slots; words 4-7 the stack's
+    /// `gr_running` facts for the overflow handler (word 3 pads).
+    static let slotCount = 8
+    private static let factsWord = 4
 
-    /// Places the slots in the top `slotCount` words of `stack`, cleared, and
-    /// returns the stack top left for the goroutine's frames. Only while the
-    /// record is not running.
+    /// Places the slots in the top `slotCount` words of `stack`, cleared,
+    /// with the stack's overflow facts, and returns the stack top left for
+    /// the goroutine's frames. Only while the record is not running.
     func useStackSlots(_ stack: Stack) -> UnsafeMutableRawPointer {
         let bytes = Goroutine.slotCount * MemoryLayout<UnsafeMutableRawPointer?>.stride
         let start = stack.top - bytes
@@ -149,7 +152,19 @@ final class Goroutine: @unchecked Sendable {
         // lifetime, which spans the goroutine's.
         slots = start.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: Goroutine.slotCount)
         slots.initialize(repeating: nil, count: Goroutine.slotCount)
+        let lo = UInt(bitPattern: stack.base)
+        let facts = gr_running(
+            guard_lo: stack.guarded ? lo - UInt(StackAllocator.guardSize) : lo, guard_hi: lo,
+            goid: id, stack_size: stack.size)
+        UnsafeMutableRawPointer(slots + Goroutine.factsWord).storeBytes(
+            of: facts, as: gr_running.self)
         return start
+    }
+
+    /// The running stack's facts for the overflow handler. Only while the
+    /// record holds a stack.
+    var overflowFacts: UnsafePointer<gr_running> {
+        UnsafeRawPointer(slots + Goroutine.factsWord).assumingMemoryBound(to: gr_running.self)
     }
 
     /// Takes the stack away from a record that is done with it, and moves the

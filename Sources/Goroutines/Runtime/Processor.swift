@@ -48,8 +48,6 @@ final class Processor: @unchecked Sendable {
     let scheduleTick = Atomic<UInt64>(0)
     /// Marked blocking regions entered on this P.
     let blockingTick = Atomic<UInt64>(0)
-    /// When the current goroutine's time slice started (ns).
-    let sliceStart = Atomic<Int64>(0)
     /// When the current blocking region started (ns).
     let blockingStart = Atomic<Int64>(0)
 
@@ -85,6 +83,9 @@ final class Processor: @unchecked Sendable {
     /// keep goroutines readied by timers waiting on the global queue.
     @exclusivity(unchecked) var roundsToGlobalCheck = 61
     @exclusivity(unchecked) var sysmonTick: UInt64 = 0
+    /// When sysmon first saw `sysmonTick`: the start of the current time
+    /// slice, late by at most one of sysmon's rounds.
+    @exclusivity(unchecked) var sysmonTickSeen: Int64 = 0
     @exclusivity(unchecked) var sysmonBlockingTick: UInt64 = 0
     @exclusivity(unchecked) var sysmonSleepyLooks = 0
 

@@ -158,10 +158,11 @@ private final class Monitor {
                 let tick = p.scheduleTick.load(ordering: .relaxed)
                 if tick != p.sysmonTick {
                     p.sysmonTick = tick
+                    p.sysmonTickSeen = now
                     p.sysmonSleepyLooks = 0
                     continue
                 }
-                let ran = now - p.sliceStart.load(ordering: .relaxed)
+                let ran = now - p.sysmonTickSeen
                 if ran > 10_000_000, let m = p.machine, let g = m.current {
                     g.preemptRequested.store(true, ordering: .relaxed)
                 }
