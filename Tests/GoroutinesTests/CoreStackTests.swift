@@ -2,6 +2,7 @@
 // deep recursion fits in the default reserve, and goroutines that park in
 // the middle of an `inout` access resume cleanly, on any thread.
 
+import Foundation
 import Synchronization
 import Testing
 
@@ -50,6 +51,19 @@ func addWhileParked(_ value: inout Int, from channel: Channel<Int>, times: Int, 
         Runtime.yield()
         if currentThreadID() != before { moves.add() }
     }
+}
+
+/// The size of the running goroutine's stack, or nil off a goroutine.
+func currentStackSize() -> Int? {
+    Machine.current?.current?.stack?.size
+}
+
+/// How many mappings the process has.
+func mappingCount() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else {
+        return -1
+    }
+    return text.split(separator: "\n").count
 }
 
 extension RuntimeCoreTests {
@@ -114,6 +128,96 @@ extension RuntimeCoreTests {
             if procs > 1 {
                 #expect(moves.count > 0, "no access ever resumed on another thread")
             }
+        }
+
+        @Test func aGoroutineGetsTheStackSizeInForceWhenItWasSpawned() {
+            // The child is queued behind its parent until the parent parks,
+            // by which time the size is back to the default.
+            let old = Runtime.stackSize
+            defer { Runtime.stackSize = old }
+            let seen = Atomic<Int>(0)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(2)
+                go {
+                    Runtime.stackSize = 4 << 20
+                    go {
+                        seen.store(currentStackSize() ?? -1, ordering: .relaxed)
+                        let top = stackAddress()
+                        _ = recurse(top: top, target: 2 << 20, depth: 0)
+                        group.done()
+                    }
+                    Runtime.stackSize = old
+                    group.done()
+                }
+                #expect(wait(group))
+            }
+            #expect(seen.load(ordering: .relaxed) == 4 << 20)
+        }
+
+        @Test(arguments: [1, 2])
+        func changingTheStackSizeWhileSpawningNeitherHangsNorLeaks(procs: Int) {
+            let old = Runtime.stackSize
+            defer { Runtime.stackSize = old }
+            let stop = Atomic<Bool>(false)
+            let batches = Counter()
+            let group = WaitGroup()
+            withMaxProcs(procs) {
+                group.add(3)
+                go {
+                    var toggles = 0
+                    while !stop.load(ordering: .relaxed) {
+                        toggles += 1
+                        Runtime.stackSize = toggles % 2 == 0 ? 64 << 10 : 128 << 10
+                        Runtime.yield()
+                    }
+                    group.done()
+                }
+                for _ in 0..<2 {
+                    go {
+                        for _ in 0..<150 {
+                            let batch = WaitGroup()
+                            batch.add(200)
+                            for _ in 0..<200 { go { batch.done() } }
+                            batch.wait()
+                            batches.add()
+                        }
+                        group.done()
+                        if batches.count == 300 { stop.store(true, ordering: .relaxed) }
+                    }
+                }
+                #expect(wait(group, timeout: .seconds(60)))
+                stop.store(true, ordering: .relaxed)
+            }
+            #expect(batches.count == 300)
+        }
+
+        @Test func stacksOfAnOldSizeAreUnmapped() {
+            // Each round runs one goroutine on a stack of the size just set,
+            // so a stack of the other size waits in a cache every time.
+            let old = Runtime.stackSize
+            defer { Runtime.stackSize = old }
+            let before = Atomic<Int>(0)
+            let after = Atomic<Int>(0)
+            let group = WaitGroup()
+            withMaxProcs(1) {
+                group.add(1)
+                go {
+                    for round in 0..<2_000 {
+                        if round == 100 { before.store(mappingCount(), ordering: .relaxed) }
+                        Runtime.stackSize = round % 2 == 0 ? 64 << 10 : 128 << 10
+                        let one = WaitGroup()
+                        one.add(1)
+                        go { one.done() }
+                        one.wait()
+                    }
+                    after.store(mappingCount(), ordering: .relaxed)
+                    group.done()
+                }
+                #expect(wait(group, timeout: .seconds(60)))
+            }
+            #expect(before.load(ordering: .relaxed) > 0)
+            #expect(after.load(ordering: .relaxed) - before.load(ordering: .relaxed) < 100)
         }
     }
 }

@@ -108,11 +108,17 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
     public func send(_ value: Element) {
         checkPreemption()
         lock.lock()
-        if closed {
+        switch attemptSendLocked(value) {
+        case .done(let partner):
+            lock.unlock()
+            partner.with { ready($0) }
+            return
+        case .closed:
             lock.unlock()
             goPanic("send on closed channel")
+        case .wouldBlock:
+            break
         }
-        if trySendLocked(value) { return }
 
         // The caller's record is borrowed without reference counting.
         let entry = withCurrentWaiter { g -> Waiter in
@@ -130,23 +136,6 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// With the lock held and the channel open: delivers `value` to a waiting
-    /// receiver or the buffer, unlocking on success. Returns false, still
-    /// locked, when the send would block.
-    func trySendLocked(_ value: Element) -> Bool {
-        if let receiver = receivers.dequeue() {
-            receiver.slot.initializeMemory(as: Element.self, to: value)
-            serve(receiver, unlocking: lock)
-            return true
-        }
-        if bufferHasRoom {
-            bufferPush(value)
-            lock.unlock()
-            return true
-        }
-        return false
-    }
-
     // MARK: Receive
 
     /// Receives a value, parking until one arrives. Returns nil once the
@@ -158,15 +147,21 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
             $0.transferBuffer(
                 size: MemoryLayout<Element>.size, alignment: MemoryLayout<Element>.alignment)
         }
-        let value = slot.assumingMemoryBound(to: Element.self)
-        lock.lock()
         // The value passes through the waiter's own slot rather than an
         // `Element?` local: unspecialized, such a local would look up the
         // optional type's metadata on every call.
-        if tryReceiveLocked(into: value) { return value.move() }
-        if closed {
+        let value = slot.assumingMemoryBound(to: Element.self)
+        lock.lock()
+        switch attemptReceiveLocked(into: slot) {
+        case .done(let partner):
+            lock.unlock()
+            partner.with { ready($0) }
+            return value.move()
+        case .closed:
             lock.unlock()
             return nil
+        case .wouldBlock:
+            break
         }
 
         let entry = withCurrentWaiter { g -> Waiter in
@@ -176,29 +171,6 @@ public final class Channel<Element: Sendable>: @unchecked Sendable {
         receivers.enqueue(entry)
         park(.chanReceive, commit: unlockCommit, context: lock.address)
         return withCurrentWaiter({ $0.wakeSuccess }) ? value.move() : nil
-    }
-
-    /// With the lock held: moves a value from the buffer or a waiting sender
-    /// into `out`, unlocking on success. Returns false, still locked, when
-    /// none is ready.
-    func tryReceiveLocked(into out: UnsafeMutablePointer<Element>) -> Bool {
-        if !bufferIsEmpty {
-            out.initialize(to: bufferPop())
-            // A parked sender may now move its value into the freed slot.
-            if let sender = senders.dequeue() {
-                bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-                serve(sender, unlocking: lock)
-                return true
-            }
-            lock.unlock()
-            return true
-        }
-        if let sender = senders.dequeue() {
-            moveValue(from: sender.slot.assumingMemoryBound(to: Element.self), to: out)
-            serve(sender, unlocking: lock)
-            return true
-        }
-        return false
     }
 
     // MARK: Close

@@ -411,7 +411,7 @@ private func selectLoop(
             goPanic("send on closed channel")
         case .ready(let wake):
             scratch.unlockAll(lockCount)
-            if let wake { ready(wake) }
+            wake.with { ready($0) }
             return SelectOutcome(index: index, slot: slot, success: true)
         case .closed:
             scratch.unlockAll(lockCount)

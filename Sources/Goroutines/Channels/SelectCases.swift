@@ -28,19 +28,21 @@
 // `ResultArm<Result>` (what runs the chosen case's closure), and the three
 // kinds of case: receive, send and default.
 //
-// The channel steps here differ from `Channel.send`/`receive` in one way:
-// they never unlock and never ready anyone. They return the goroutine to
-// ready instead, because the select still holds the other channels' locks
-// when a case succeeds, and `ready` must not run under a RawLock (it may
-// switch stacks when sysmon has taken the caller's processor). The timers in
-// Time/ use the same steps to send and drain without blocking.
+// The channel steps here are the only place a value moves in or out of a
+// channel without waiting; `Channel.send` and `receive` use them too. They
+// never unlock and never ready anyone: they return the goroutine to ready,
+// because a select still holds the other channels' locks when a case
+// succeeds, and `ready` must not run under a RawLock (it may switch stacks
+// when sysmon has taken the caller's processor). The timers in Time/ use the
+// same steps to send and drain without blocking.
 
 /// What a channel step that must not block did. Not generic, so that the
 /// select loop and the arms handle it without looking up type metadata.
 enum ChannelStep {
     /// The operation happened. `wake` is a goroutine to ready once every
-    /// lock is released: the parked partner that took part, if any.
-    case done(wake: Goroutine?)
+    /// lock is released: the parked partner that took part, if any, held
+    /// without a reference count (records are immortal).
+    case done(wake: Unretained<Goroutine>)
     /// The operation would have to wait.
     case wouldBlock
     /// The channel is closed (and, for a receive, drained).
@@ -57,14 +59,11 @@ extension Channel {
             // safety: a receiver's slot is heap memory reserved for one
             // Element by the parked operation, uninitialized until now.
             receiver.slot.initializeMemory(as: Element.self, to: value)
-            let g = receiver.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = receiver.caseIndex
-            return .done(wake: g)
+            return .done(wake: served(receiver))
         }
         if bufferHasRoom {
             bufferPush(value)
-            return .done(wake: nil)
+            return .done(wake: Unretained(nil))
         }
         return .wouldBlock
     }
@@ -77,27 +76,20 @@ extension Channel {
     /// Raw memory rather than an `Element?` keeps this generic code from
     /// looking up `Optional<Element>`'s metadata on every call.
     func attemptReceiveLocked(into slot: UnsafeMutableRawPointer) -> ChannelStep {
+        let out = slot.assumingMemoryBound(to: Element.self)
         if !bufferIsEmpty {
-            slot.initializeMemory(as: Element.self, to: bufferPop())
+            out.initialize(to: bufferPop())
             // A parked sender may now move its value into the freed slot,
             // behind the buffered ones, which keeps each sender's FIFO order.
-            guard let sender = senders.dequeue() else { return .done(wake: nil) }
+            guard let sender = senders.dequeue() else { return .done(wake: Unretained(nil)) }
             // safety: a sender's slot holds its initialized value until taken.
             bufferPush(sender.slot.assumingMemoryBound(to: Element.self).move())
-            let g = sender.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = sender.caseIndex
-            return .done(wake: g)
+            return .done(wake: served(sender))
         }
         if let sender = senders.dequeue() {
             // safety: as above.
-            slot.moveInitializeMemory(
-                as: Element.self, from: sender.slot.assumingMemoryBound(to: Element.self),
-                count: 1)
-            let g = sender.goroutine
-            g.wakeSuccess = true
-            g.wakeCase = sender.caseIndex
-            return .done(wake: g)
+            moveValue(from: sender.slot.assumingMemoryBound(to: Element.self), to: out)
+            return .done(wake: served(sender))
         }
         return closed ? .closed : .wouldBlock
     }
@@ -122,7 +114,7 @@ extension Channel {
 enum SelectPoll {
     /// The case completed; ready `wake` (if any) after unlocking everything.
     /// A receive case left its value in the slot it was given.
-    case ready(wake: Goroutine?)
+    case ready(wake: Unretained<Goroutine>)
     /// A receive case found its channel closed and drained: it completes
     /// with nil, and its slot stays uninitialized.
     case closed

@@ -76,6 +76,9 @@ final class Goroutine: @unchecked Sendable {
 
     @exclusivity(unchecked) var id: Int64 = 0
     @exclusivity(unchecked) var stack: Stack?
+    /// The stack size in force when the goroutine was spawned; its stack,
+    /// attached when it first runs, has this size.
+    @exclusivity(unchecked) var stackSize = 0
     @exclusivity(unchecked) var body: (@Sendable () -> Void)?
     let status = Atomic<UInt32>(GStatus.idle.rawValue)
 

@@ -76,16 +76,15 @@ func withCurrentWaiter<Result>(_ body: (Goroutine) -> Result) -> Result {
     currentWaiterUnmanaged()._withUnsafeGuaranteedRef(body)
 }
 
-/// Marks a waiter taken off a channel's queue as served, unlocks `lock`,
-/// and readies the waiter, borrowing its record without reference counts.
+/// Marks a waiter taken off a channel's queue as served and returns its
+/// record, uncounted, for the caller to ready once it holds no lock.
 @inline(__always)
-func serve(_ waiter: Waiter, unlocking lock: borrowing RawLock) {
+func served(_ waiter: Waiter) -> Unretained<Goroutine> {
     // safety: records are immortal, so the borrow cannot outlive one.
     Unmanaged.passUnretained(waiter.goroutine)._withUnsafeGuaranteedRef { g in
         g.wakeSuccess = true
         g.wakeCase = waiter.caseIndex
-        lock.unlock()
-        ready(g)
+        return Unretained(g)
     }
 }
 
@@ -251,6 +250,7 @@ private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
     g.id =
         p.with { $0.takeGoroutineID() }
         ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
+    g.stackSize = StackAllocator.shared.stackSize
     g.preemptRequested.store(false, ordering: .relaxed)
     g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
 }
@@ -259,7 +259,7 @@ private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
 /// the cache of `p`, which the caller holds, and a frame that enters its body.
 @inline(never)
 func attachStack(_ g: Goroutine, _ p: Processor) {
-    let stack = StackAllocator.shared.take(p)
+    let stack = StackAllocator.shared.take(p, size: g.stackSize)
     g.stack = stack
     let top = g.useStackSlots(stack)
     g.contextSlot.pointee = gr_prepare_stack(top, goroutineEntry)

@@ -553,6 +553,7 @@ final class Scheduler: @unchecked Sendable {
         var batch: [UInt] = []
         p.drain(into: &batch)
         if !batch.isEmpty { globalPutBatch(batch) }
+        StackAllocator.shared.flush(p)
         m.processor = nil
         lock.withLock { putIdleProcessor(p) }
         wakeIfIdle()

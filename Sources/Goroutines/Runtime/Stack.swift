@@ -71,6 +71,14 @@ struct StackCache {
         return (slots + count).move()
     }
 
+    /// Pops the top stack if it has `size` bytes.
+    @inline(__always)
+    mutating func pop(ifSize size: Int) -> Stack? {
+        if count == 0 || slots[count - 1].size != size { return nil }
+        count -= 1
+        return (slots + count).move()
+    }
+
     /// Adds a stack; the cache must not be full.
     @inline(__always)
     mutating func push(_ stack: Stack) {
@@ -82,7 +90,8 @@ struct StackCache {
     mutating func removeOldest(_ n: Int) -> [Stack] {
         let taken = min(n, count)
         let oldest = Array(UnsafeBufferPointer(start: slots, count: taken))
-        (slots).moveUpdate(from: slots + taken, count: count - taken)
+        // The regions may overlap; moveInitialize allows that.
+        slots.moveInitialize(from: slots + taken, count: count - taken)
         count -= taken
         return oldest
     }
@@ -128,7 +137,9 @@ final class StackAllocator: @unchecked Sendable {
         set {
             lock.withLock {
                 stackSizeValue.store(newValue, ordering: .relaxed)
-                carved.removeAll()  // leftover stacks of the old size are abandoned
+                // The current slab's unused stacks have the old size.
+                for stack in carved { StackAllocator.unmap(stack) }
+                carved.removeAll()
             }
         }
     }
@@ -159,25 +170,27 @@ final class StackAllocator: @unchecked Sendable {
         return value
     }
 
-    /// A stack for a goroutine about to run on `p` for the first time: the
-    /// one most recently freed on `p` when there is one. Caller holds `p`.
+    /// A stack of `size` bytes for a goroutine about to run on `p` for the
+    /// first time: the one most recently freed on `p` when there is one.
+    /// Caller holds `p`.
     @inline(__always)
-    func take(_ p: Processor) -> Stack {
-        if let stack = p.stacks.pop(), stack.size == stackSize { return stack }
-        return refill(p)
+    func take(_ p: Processor, size: Int) -> Stack {
+        if let stack = p.stacks.pop(ifSize: size) { return stack }
+        return takeSlow(p, size: size)
     }
 
-    /// Refills `p`'s cache from the pool, then from slabs, and takes a stack.
     @inline(never)
-    private func refill(_ p: Processor) -> Stack {
-        let size = stackSize
-        // Stacks of an out-of-date size are unmapped as they turn up.
+    private func takeSlow(_ p: Processor, size: Int) -> Stack {
+        // The goroutine was spawned before a size change: pools keep only
+        // stacks of the current size.
+        if size != stackSize { return StackAllocator.mapSingle(size: size) }
         while let stack = p.stacks.pop() {
             if stack.size == size { return stack }
             StackAllocator.unmap(stack)
         }
-        lock.lock()
         var stale: [Stack] = []
+        lock.lock()
+        // Refill the cache by half, from the pool, then from slabs.
         while p.stacks.count < StackCache.batch {
             let stack: Stack
             if let next = warm.popLast() {
@@ -185,7 +198,7 @@ final class StackAllocator: @unchecked Sendable {
             } else if let next = cold.popLast() {
                 stack = next
             } else {
-                if carved.isEmpty { carveSlab() }
+                if carved.isEmpty || carved[carved.count - 1].size != size { carveSlab(size) }
                 stack = carved.removeLast()
             }
             if stack.size == size { p.stacks.push(stack) } else { stale.append(stack) }
@@ -195,23 +208,15 @@ final class StackAllocator: @unchecked Sendable {
         return p.stacks.pop()!
     }
 
-    /// A stack for a goroutine started where no P is held.
-    func take() -> Stack {
-        let size = stackSize
-        lock.lock()
-        defer { lock.unlock() }
-        while let stack = warm.popLast() ?? cold.popLast() {
-            if stack.size == size { return stack }
-            StackAllocator.unmap(stack)
-        }
-        if carved.isEmpty { carveSlab() }
-        return carved.removeLast()
-    }
-
     /// Takes back the stack of a goroutine that finished on `p`, if it holds
     /// one, else straight into the global pool.
     @inline(__always)
     func give(_ stack: Stack, _ p: Processor?) {
+        if stack.size != stackSize {
+            // Only stacks of the current size are pooled.
+            StackAllocator.unmap(stack)
+            return
+        }
         if let p, !p.stacks.isFull {
             p.stacks.push(stack)
             return
@@ -227,6 +232,14 @@ final class StackAllocator: @unchecked Sendable {
         warm.append(contentsOf: spilled)
         if let p { p.stacks.push(stack) } else { warm.append(stack) }
         lock.unlock()
+    }
+
+    /// Moves every stack cached on `p` to the global pool, for a P that
+    /// is being retired. Caller holds `p`.
+    func flush(_ p: Processor) {
+        let all = p.stacks.removeOldest(p.stacks.count)
+        if all.isEmpty { return }
+        lock.withLock { warm.append(contentsOf: all) }
     }
 
     /// Gives back the memory of pooled stacks beyond the `keep` most recently
@@ -262,9 +275,29 @@ final class StackAllocator: @unchecked Sendable {
         _ = munmap(start, length)
     }
 
-    // Called with `lock` held.
-    private func carveSlab() {
-        let size = stackSizeValue.load(ordering: .relaxed)
+    /// A stack of its own mapping, for a goroutine whose stack size is no
+    /// longer the current one. Guarded by mprotect, which splits nothing
+    /// here, since the mapping holds only this stack.
+    static func mapSingle(size: Int) -> Stack {
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK
+        let length = size + guardSize
+        guard let start = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0),
+            start != MAP_FAILED
+        else {
+            fatal(
+                "runtime: cannot allocate goroutine stack (mmap: \(errnoText(gr_errno())))",
+                "out of memory")
+        }
+        let guarded = mprotect(start, guardSize, PROT_NONE) == 0
+        let stack = Stack(base: start + guardSize, size: size, guarded: guarded)
+        if !guarded { stack.base.storeBytes(of: Stack.canary, as: UInt.self) }
+        return stack
+    }
+
+    // Called with `lock` held. Unused stacks of an older size are unmapped.
+    private func carveSlab(_ size: Int) {
+        for stack in carved { StackAllocator.unmap(stack) }
+        carved.removeAll()
         let stride = size + StackAllocator.guardSize
         let count = StackAllocator.stacksPerSlab
         let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK

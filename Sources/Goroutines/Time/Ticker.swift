@@ -83,7 +83,7 @@ public final class Ticker: @unchecked Sendable {
         channel.lock.lock()
         let drained = channel.attemptReceiveLocked(&stale)
         channel.lock.unlock()
-        if case .done(let wake) = drained { return wake }
+        if case .done(let wake) = drained { return wake.object }
         return nil
     }
 

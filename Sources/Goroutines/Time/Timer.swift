@@ -105,7 +105,7 @@ public final class Timer: @unchecked Sendable {
         channel.lock.lock()
         let drained = channel.attemptReceiveLocked(&stale)
         channel.lock.unlock()
-        if case .done(let wake) = drained { return (true, wake) }
+        if case .done(let wake) = drained { return (true, wake.object) }
         return (prevented, nil)
     }
 
@@ -139,6 +139,6 @@ func sendWithoutBlocking<Element>(_ value: Element, on channel: Channel<Element>
     channel.lock.lock()
     let attempt = channel.attemptSendLocked(value)
     channel.lock.unlock()
-    if case .done(let wake) = attempt { return wake }
+    if case .done(let wake) = attempt { return wake.object }
     return nil
 }
