@@ -126,6 +126,7 @@ extension RuntimeCoreTests {
             let ranDuringLoop = Atomic<Int>(0)
             let ran = Counter()
             let group = WaitGroup()
+            let before = Scheduler.shared.backPressureYields.load(ordering: .relaxed)
             withMaxProcs(procs) {
                 group.add(spawned + 1)
                 go {
@@ -144,9 +145,53 @@ extension RuntimeCoreTests {
                 #expect(wait(group, timeout: .seconds(60)))
             }
             #expect(ran.count == spawned)
-            // The limit, plus one spill of half a ring and what other Ps add.
-            #expect(peakGlobal.load(ordering: .relaxed) <= spawnBacklogLimit + 2 * 129)
-            #expect(ranDuringLoop.load(ordering: .relaxed) >= spawned - 2_000)
+            // The limit, plus one burst of spawns, spilled half a ring at a
+            // time, and what other Ps spill.
+            #expect(
+                peakGlobal.load(ordering: .relaxed)
+                    <= spawnBacklogLimit + spawnBurst + 2 * 129)
+            #expect(ranDuringLoop.load(ordering: .relaxed) >= spawned - 4_000)
+            #expect(Scheduler.shared.backPressureYields.load(ordering: .relaxed) > before)
+        }
+
+        @Test(arguments: [1, 2])
+        func aTreeOfSpawnersIsNotHeldBack(procs: Int) {
+            // 200 parents spawning 100 children each queue far more than the
+            // backlog limit, but none spawns a burst: nobody is made to yield.
+            let parents = 200
+            let children = 100
+            let ran = Counter()
+            let peakGlobal = Atomic<Int>(0)
+            let group = WaitGroup()
+            let before = Scheduler.shared.backPressureYields.load(ordering: .relaxed)
+            withMaxProcs(procs) {
+                group.add(1)
+                go {
+                    let all = WaitGroup()
+                    all.add(parents * (children + 1))
+                    for _ in 0..<parents {
+                        go {
+                            for _ in 0..<children {
+                                go {
+                                    ran.add()
+                                    all.done()
+                                }
+                            }
+                            peakGlobal.max(
+                                Scheduler.shared.globalCount.load(ordering: .relaxed),
+                                ordering: .relaxed)
+                            all.done()
+                        }
+                    }
+                    all.wait()
+                    group.done()
+                }
+                #expect(wait(group, timeout: .seconds(60)))
+            }
+            #expect(ran.count == parents * children)
+            let yields = Scheduler.shared.backPressureYields.load(ordering: .relaxed) - before
+            #expect(yields == 0)
+            if procs == 1 { #expect(peakGlobal.load(ordering: .relaxed) > spawnBacklogLimit) }
         }
 
         @Test func cpuBoundGoroutinesUseEveryProcessor() {

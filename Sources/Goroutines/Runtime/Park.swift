@@ -181,7 +181,7 @@ func spawn(
     onto target: Processor? = nil
 ) {
     let sched = Scheduler.shared
-    let parent = currentGoroutineID()
+    let (parent, spawned) = countSpawn()
     if let target {
         let g = sched.takeFreeGoroutine(target) ?? newGoroutineRecord()
         g.body = consume body
@@ -222,10 +222,13 @@ func spawn(
     }
     sched.wakeIfIdle()
     if !held.isNil {
-        // Back-pressure: a goroutine that spawns faster than every P can run
-        // what it spawns lets its own P work through the backlog, on the
-        // core that made it, instead of queueing without bound.
-        if sched.globalCount.load(ordering: .relaxed) > spawnBacklogLimit {
+        // Back-pressure: a goroutine that keeps spawning faster than every P
+        // can run what it spawns lets its own P work through the backlog, on
+        // the core that made it, instead of queueing without bound. Many
+        // goroutines spawning a few each (a tree) never trigger it.
+        if spawned >= spawnBurst, sched.globalCount.load(ordering: .relaxed) > spawnBacklogLimit {
+            resetSpawnCount()
+            sched.backPressureYields.add(1, ordering: .relaxed)
             yieldGoroutine()
         } else {
             checkPreemption()
@@ -236,6 +239,30 @@ func spawn(
 /// Goroutines on the global run queue beyond which a spawner yields.
 /// Large enough that short bursts of spawning queue as in Go.
 let spawnBacklogLimit = 1024
+/// Spawns since its last back-pressure yield before a goroutine is held back:
+/// a full local run queue's worth.
+let spawnBurst = Int(Processor.ringSize)
+
+/// The calling goroutine's id (0 off a goroutine) and how many goroutines it
+/// has spawned since it started or last yielded to back-pressure, this one
+/// included.
+@inline(__always)
+private func countSpawn() -> (parent: Int64, spawned: Int) {
+    guard let raw = gr_tls_machine() else { return (0, 0) }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    return m.currentRef.with { g in
+        g.spawnCount &+= 1
+        return (g.id, g.spawnCount)
+    } ?? (0, 0)
+}
+
+private func resetSpawnCount() {
+    guard let raw = gr_tls_machine() else { return }
+    // safety: see Machine.current.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    m.currentRef.with { $0.spawnCount = 0 }
+}
 
 private func newGoroutineRecord() -> Goroutine {
     let g = Goroutine(external: false)
@@ -251,6 +278,7 @@ private func prepare(_ g: Goroutine, _ p: Unretained<Processor>) {
         p.with { $0.takeGoroutineID() }
         ?? Registry.shared.nextID.add(1, ordering: .relaxed).oldValue
     g.stackSize = StackAllocator.shared.stackSize
+    g.spawnCount = 0
     g.preemptRequested.store(false, ordering: .relaxed)
     g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
 }

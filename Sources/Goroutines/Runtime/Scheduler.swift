@@ -51,6 +51,8 @@ final class Scheduler: @unchecked Sendable {
     @exclusivity(unchecked) private var globalHead = Unretained<Goroutine>(nil)
     @exclusivity(unchecked) private var globalTail = Unretained<Goroutine>(nil)
     let globalCount = Atomic<Int>(0)
+    /// Times a spawner yielded to back-pressure (see `spawn`).
+    let backPressureYields = Atomic<Int>(0)
 
     /// Every P ever made, by id; slots below `processorCount` are set.
     let processors: UnsafeMutablePointer<Processor?>
