@@ -45,7 +45,7 @@ enum Harness {
                goroutines-bench list               the benchmarks
         options:
           --runs N          repetitions per implementation, interleaved (default 5)
-          --quick           smaller sizes, a few minutes in all
+          --quick           smaller sizes, under a minute in all
           --filter a,b      only these benchmarks
           --impl ours,go    only these implementations (ours, go, swift)
           --out FILE.csv    write a CSV, and an SVG chart next to it
@@ -150,12 +150,16 @@ enum Harness {
             if let error = writeTextFile(csvPath, renderCSV(allRows, runs: options.runs)) {
                 note("goroutines-bench: \(error)")
                 exitStatus = 1
+            } else {
+                note("goroutines-bench: wrote \(csvPath)")
             }
         }
         if let svgPath = options.svgPath ?? options.csvPath.map(chartPath) {
             if let error = writeTextFile(svgPath, renderChart(rows, header: header)) {
                 note("goroutines-bench: \(error)")
                 exitStatus = 1
+            } else {
+                note("goroutines-bench: wrote the chart \(svgPath)")
             }
         }
 

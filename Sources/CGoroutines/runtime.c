@@ -184,3 +184,14 @@ void gr_install_sigquit(void (*dump)(void)) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGQUIT, &sa, NULL);
 }
+
+// MARK: - Output on the way out
+
+void gr_flush_stdout(void) {
+  // A thread inside a stdio call on stdout holds its lock; waiting for it
+  // could hang the fatal path, so skip the flush then.
+  if (ftrylockfile(stdout) == 0) {
+    fflush_unlocked(stdout);
+    funlockfile(stdout);
+  }
+}

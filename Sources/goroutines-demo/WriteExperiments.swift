@@ -181,7 +181,9 @@ enum WriteExperiments {
         case .blockingWrites:
             Console.say(marked)
             let most = writers + procs
-            Console.say("  expect up to \(most) threads: each writer in the kernel holds one")
+            Console.say(
+                "  expect about \(most) threads, plus the runtime's own few: each writer in "
+                    + "the kernel holds one")
         default:
             Console.say("  through Foundation's Data.write(to:), unseen by the runtime: sysmon")
             Console.say("  hands a P off when the kernel shows its thread asleep, and the")

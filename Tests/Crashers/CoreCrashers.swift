@@ -261,3 +261,26 @@ func sigquitDump() {
         }
     }
 }
+
+/// Output printed before a fatal end reaches a piped stdout.
+func printThenPanic() {
+    Runtime.main {
+        print("printed before the end")
+        let channel = Channel<Int>()
+        channel.close()
+        channel.close()
+    }
+}
+
+func printThenDeadlock() {
+    Runtime.main {
+        print("printed before the end")
+        _ = Channel<Int>().receive()
+    }
+}
+
+func printThenMisuse() {
+    print("printed before the end")
+    _ = Channel<Int>(capacity: CommandLine.arguments.count - 10)
+    survived()
+}

@@ -13,6 +13,9 @@
 
 switch CommandLine.arguments.dropFirst().first {
 case "core-send-on-closed": sendOnClosedChannel()
+case "core-print-then-panic": printThenPanic()
+case "core-print-then-deadlock": printThenDeadlock()
+case "core-print-then-misuse": printThenMisuse()
 case "core-send-parked-then-closed": sendParkedThenClosed()
 case "core-close-of-closed": closeOfClosedChannel()
 case "core-negative-waitgroup": negativeWaitGroupCounter()

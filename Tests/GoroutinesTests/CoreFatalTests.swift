@@ -41,6 +41,16 @@ extension RuntimeCoreTests {
             #expect(result.stderr.contains("Fatal error: \(message)"), "\(result)")
         }
 
+        @Test(arguments: [
+            "core-print-then-panic", "core-print-then-deadlock", "core-print-then-misuse",
+        ])
+        func outputPrintedBeforeAFatalEndIsNotLost(scenario: String) throws {
+            // The child's stdout is a pipe, so `print` buffers it.
+            let result = try ChildProcess.run([scenario])
+            #expect(!result.exited(0), "\(result)")
+            #expect(result.stdout.contains("printed before the end\n"), "\(result)")
+        }
+
         @Test func runawayRecursionHitsTheStackGuard() throws {
             let result = try ChildProcess.run(["core-stack-overflow"])
             #expect(result.exited(2), "\(result)")

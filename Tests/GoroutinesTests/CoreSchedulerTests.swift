@@ -154,6 +154,31 @@ extension RuntimeCoreTests {
             #expect(Scheduler.shared.backPressureYields.load(ordering: .relaxed) > before)
         }
 
+        @Test func parkingOrYieldingStartsANewSpawnBurst() {
+            // Back-pressure counts spawns in a row: a goroutine that spawns
+            // between waits (an accept loop, say) is never counted as a burst.
+            let counts = SharedArray<Int>()
+            let group = WaitGroup()
+            group.add(1)
+            go {
+                let count = { Machine.current?.current?.spawnCount ?? -1 }
+                let children = WaitGroup()
+                children.add(20)
+                for _ in 0..<10 { go { children.done() } }
+                counts.append(count())
+                sleep(for: .milliseconds(1))
+                counts.append(count())
+                for _ in 0..<10 { go { children.done() } }
+                counts.append(count())
+                Runtime.yield()
+                counts.append(count())
+                children.wait()
+                group.done()
+            }
+            #expect(wait(group))
+            #expect(counts.values == [10, 0, 10, 0])
+        }
+
         @Test(arguments: [1, 2])
         func aTreeOfSpawnersIsNotHeldBack(procs: Int) {
             // 200 parents spawning 100 children each queue far more than the

@@ -6,7 +6,7 @@ import Testing
 @testable import Goroutines
 
 /// The Mutex example's type: a balance guarded by a goroutine-aware mutex.
-private final class Account: @unchecked Sendable {  // balance is guarded by mutex
+final class Account: @unchecked Sendable {  // balance is guarded by mutex
     private let mutex = Mutex()
     private var balance = 0
 

@@ -105,6 +105,9 @@ static inline void gr_rawlock_unlock(uint32_t *word) {
   if (__atomic_exchange_n(word, 0, __ATOMIC_RELEASE) == 2) gr_futex_wake(word, 1);
 }
 
+/// Flushes stdout unless another thread is using it; for fatal exits.
+void gr_flush_stdout(void);
+
 // MARK: - Swift runtime hooks for the exclusivity-checking state
 
 /// Saves the calling thread's dynamic-exclusivity access set into `state`

@@ -21,6 +21,7 @@ enum Deadlock {
         var ts = timespec(tv_sec: 0, tv_nsec: 5_000_000)
         nanosleep(&ts, nil)
         guard let second = quietSnapshot(), second == first else { return }
+        flushStandardOutput()
         writeStderr(
             "fatal error: all goroutines are asleep - deadlock!\n\n" + GoroutineDump.text())
         _exit(2)

@@ -3,6 +3,7 @@
 // Fatal errors print Go-shaped lines to stderr and exit with status 2, the
 // status Go uses for runtime failures. Warnings are one line each.
 
+import CGoroutines
 import Glibc
 import Synchronization
 
@@ -24,6 +25,7 @@ func fatal(_ lines: String..., reason: String? = nil) -> Never {
         for line in lines.dropLast() { text += line + "\n" }
         text += "fatal error: \(last)\n"
     }
+    flushStandardOutput()
     writeStderr(text)
     _exit(2)
 }
@@ -34,8 +36,16 @@ func goPanic(_ message: String) -> Never {
     if dying.exchange(true, ordering: .acquiringAndReleasing) {
         while true { pause() }
     }
+    flushStandardOutput()
     writeStderr("panic: \(message)\n\ngoroutine \(currentGoroutineID()) [running]:\n")
     _exit(2)
+}
+
+/// Writes out what `print` has buffered, so a program's output up to a fatal
+/// error is not lost when stdout is a pipe or a file. Skipped if another
+/// thread is inside a stdio call on stdout: waiting for it could hang.
+func flushStandardOutput() {
+    gr_flush_stdout()
 }
 
 /// Checks a caller's argument. When `condition` is false, stops the process
@@ -53,6 +63,7 @@ func require(
 /// Stops the process for a misused API, with `message`, in every build.
 @inline(never)
 func misuse(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
+    flushStandardOutput()
     fatalError(message, file: file, line: line)
 }
 

@@ -79,8 +79,8 @@ final class Goroutine: @unchecked Sendable {
     /// The stack size in force when the goroutine was spawned; its stack,
     /// attached when it first runs, has this size.
     @exclusivity(unchecked) var stackSize = 0
-    /// Goroutines this one spawned since it started or last yielded to the
-    /// spawn back-pressure (see `spawn`). Only the goroutine itself touches it.
+    /// Goroutines this one spawned since it started, last parked or last
+    /// yielded (see `spawn`). Only the goroutine itself touches it.
     @exclusivity(unchecked) var spawnCount = 0
     @exclusivity(unchecked) var body: (@Sendable () -> Void)?
     let status = Atomic<UInt32>(GStatus.idle.rawValue)

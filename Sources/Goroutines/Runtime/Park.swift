@@ -227,7 +227,6 @@ func spawn(
         // the core that made it, instead of queueing without bound. Many
         // goroutines spawning a few each (a tree) never trigger it.
         if spawned >= spawnBurst, sched.globalCount.load(ordering: .relaxed) > spawnBacklogLimit {
-            resetSpawnCount()
             sched.backPressureYields.add(1, ordering: .relaxed)
             yieldGoroutine()
         } else {
@@ -239,12 +238,12 @@ func spawn(
 /// Goroutines on the global run queue beyond which a spawner yields.
 /// Large enough that short bursts of spawning queue as in Go.
 let spawnBacklogLimit = 1024
-/// Spawns since its last back-pressure yield before a goroutine is held back:
-/// a full local run queue's worth.
+/// Spawns without parking or yielding before a goroutine is held back: a full
+/// local run queue's worth.
 let spawnBurst = Int(Processor.ringSize)
 
 /// The calling goroutine's id (0 off a goroutine) and how many goroutines it
-/// has spawned since it started or last yielded to back-pressure, this one
+/// has spawned since it started, last parked or last yielded, this one
 /// included.
 @inline(__always)
 private func countSpawn() -> (parent: Int64, spawned: Int) {
@@ -255,13 +254,6 @@ private func countSpawn() -> (parent: Int64, spawned: Int) {
         g.spawnCount &+= 1
         return (g.id, g.spawnCount)
     } ?? (0, 0)
-}
-
-private func resetSpawnCount() {
-    guard let raw = gr_tls_machine() else { return }
-    // safety: see Machine.current.
-    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
-    m.currentRef.with { $0.spawnCount = 0 }
 }
 
 private func newGoroutineRecord() -> Goroutine {
@@ -310,6 +302,7 @@ func park(
             m.currentRef.with { g in
                 g.waitReason = reason
                 g.waitSince = coarseNanos()
+                g.spawnCount = 0
                 m.request = .park(commit: commit, context: context)
                 _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
                 g.waitReason = .none
@@ -398,6 +391,7 @@ func yieldGoroutine() {
     }
     m.currentRef.with { g in
         g.preemptRequested.store(false, ordering: .relaxed)
+        g.spawnCount = 0
         m.request = .yield
         _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
     }
