@@ -67,6 +67,9 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
                 p.scheduleTick.store(
                     p.scheduleTick.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
             }
+            // A request sysmon made for an earlier slice (it may land just as
+            // the goroutine leaves) must not cut this one short.
+            g.preemptRequested.store(false, ordering: .relaxed)
         }
         if g.stack == nil { current.with { attachStack(g, $0) } }
         g.status.store(GStatus.running.rawValue, ordering: .relaxed)
@@ -117,6 +120,19 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
                     continue
                 }
                 Scheduler.shared.globalPut(g)
+            }
+        case .backOff:
+            g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
+            // A P holds back one spawner at a time; another one that backs
+            // off meanwhile waits its turn on the global queue.
+            if held, m.processorRef.with({ $0.hasHeldBack }) == false {
+                m.processorRef.with { p in
+                    p.backOffUntil = monotonicNanos() + backOffNanos
+                    p.holdBack(g)
+                }
+            } else {
+                Scheduler.shared.globalPut(g)
+                Scheduler.shared.wakeIfIdle()
             }
         case .yield, .requeue:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)

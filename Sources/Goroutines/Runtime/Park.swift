@@ -228,7 +228,7 @@ func spawn(
         // goroutines spawning a few each (a tree) never trigger it.
         if spawned >= spawnBurst, sched.globalCount.load(ordering: .relaxed) > spawnBacklogLimit {
             sched.backPressureYields.add(1, ordering: .relaxed)
-            yieldGoroutine()
+            backOff()
         } else {
             checkPreemption()
         }
@@ -238,6 +238,28 @@ func spawn(
 /// Goroutines on the global run queue beyond which a spawner yields.
 /// Large enough that short bursts of spawning queue as in Go.
 let spawnBacklogLimit = 1024
+/// How long a held-back spawner lets its P run other goroutines at most; it
+/// resumes sooner once the global backlog is down to half the limit. A
+/// goroutine that runs longer (one that spins until the spawner does
+/// something, say) delays the spawner by its time slice, no more.
+let backOffNanos: Int64 = 2_000_000
+
+/// Yields to back-pressure: the spawner waits on its P, which runs what is
+/// queued, locally and globally, until the global backlog is down to half
+/// the limit, or for `backOffNanos`.
+@inline(never)
+private func backOff() {
+    guard let raw = gr_tls_machine() else { return }
+    // safety: see Machine.current. Nothing here touches `m` after the
+    // switch, which may resume the goroutine on another thread.
+    unowned(unsafe) let m = Unmanaged<Machine>.fromOpaque(raw).takeUnretainedValue()
+    m.currentRef.with { g in
+        g.preemptRequested.store(false, ordering: .relaxed)
+        g.spawnCount = 0
+        m.request = .backOff
+        _ = gr_switch(g.contextSlot, m.g0Slot.pointee, nil)
+    }
+}
 /// Spawns without parking or yielding before a goroutine is held back: a full
 /// local run queue's worth.
 let spawnBurst = Int(Processor.ringSize)

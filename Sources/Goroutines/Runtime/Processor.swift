@@ -82,6 +82,36 @@ final class Processor: @unchecked Sendable {
     /// slice, so a pair of goroutines handing off through `runnext` cannot
     /// keep goroutines readied by timers waiting on the global queue.
     @exclusivity(unchecked) var roundsToGlobalCheck = 61
+    /// A spawner held back by back-pressure (see `spawn`) while this P runs
+    /// what is queued, as its record's address (0 for none). It counts as
+    /// queued work wherever a P's queue is looked at, so a P handed off or
+    /// watched by sysmon never strands it. Only the owner writes it.
+    let heldBackBits = Atomic<UInt>(0)
+    /// When (monotonic ns) the held-back spawner resumes at the latest; it
+    /// resumes sooner once the global backlog is down to half the limit, or
+    /// if the P runs out of work. Owner only.
+    @exclusivity(unchecked) var backOffUntil: Int64 = 0
+
+    /// Holds `g` back (see `heldBackBits`); none may be held already. Owner
+    /// only.
+    func holdBack(_ g: Goroutine) {
+        // releasing: the record's state is published with it.
+        heldBackBits.store(
+            UInt(bitPattern: Unmanaged.passUnretained(g).toOpaque()), ordering: .releasing)
+    }
+
+    /// Takes the held-back goroutine, if any. Owner only.
+    func takeHeldBack() -> Unmanaged<Goroutine>? {
+        let bits = heldBackBits.load(ordering: .relaxed)
+        if bits == 0 { return nil }
+        heldBackBits.store(0, ordering: .relaxed)
+        // safety: the bits are a live, immortal record's address.
+        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+    }
+
+    var hasHeldBack: Bool {
+        @inline(__always) get { heldBackBits.load(ordering: .relaxed) != 0 }
+    }
     @exclusivity(unchecked) var sysmonTick: UInt64 = 0
     /// When sysmon first saw `sysmonTick`: the start of the current time
     /// slice, late by at most one of sysmon's rounds.
@@ -147,6 +177,7 @@ final class Processor: @unchecked Sendable {
     var isQueueEmpty: Bool {
         head.load(ordering: .acquiring) == tail.load(ordering: .acquiring)
             && runnext.load(ordering: .acquiring) == 0
+            && heldBackBits.load(ordering: .acquiring) == 0
     }
 
     var queueLength: Int {

@@ -428,6 +428,8 @@ final class Scheduler: @unchecked Sendable {
                 lock.unlock()
                 if let g { return (g, false) }
             }
+            // The backlog a held-back spawner made room for is gone.
+            if let g = p.takeHeldBack() { return (g, false) }
 
             // Steal, if spinning is allowed.
             let procs = maxProcs.load(ordering: .relaxed)
@@ -479,6 +481,12 @@ final class Scheduler: @unchecked Sendable {
         if p.id >= maxProcs.load(ordering: .relaxed) { return nil }
         p.roundsToGlobalCheck -= 1
         if p.roundsToGlobalCheck <= 0 { p.roundsToGlobalCheck = 61 }
+        if p.hasHeldBack,
+            globalCount.load(ordering: .relaxed) <= spawnBacklogLimit / 2
+                || monotonicNanos() >= p.backOffUntil
+        {
+            return p.takeHeldBack().map { ($0, false) }
+        }
         if p.roundsToGlobalCheck == 61, globalCount.load(ordering: .relaxed) > 0 {
             lock.lock()
             let g = globalGetLocked(p, max: 1)
@@ -555,6 +563,7 @@ final class Scheduler: @unchecked Sendable {
         var batch: [UInt] = []
         p.drain(into: &batch)
         if !batch.isEmpty { globalPutBatch(batch) }
+        if let g = p.takeHeldBack() { globalPut(g.takeUnretainedValue()) }
         StackAllocator.shared.flush(p)
         m.processor = nil
         lock.withLock { putIdleProcessor(p) }

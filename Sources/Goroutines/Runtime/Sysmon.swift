@@ -123,6 +123,9 @@ private final class Monitor {
     /// One round over the Ps. Returns whether it took any.
     private func retake(now: Int64, procs: Int) -> Bool {
         var took = false
+        // Time slices are timed with the precise clock: the coarse one moves
+        // in steps of a few ms, which would cost a whole extra round.
+        let preciseNow = monotonicNanos()
         for i in 0..<procs {
             guard let p = sched.processors[i] else { continue }
             let word = p.ownership.load(ordering: .acquiring)
@@ -158,12 +161,12 @@ private final class Monitor {
                 let tick = p.scheduleTick.load(ordering: .relaxed)
                 if tick != p.sysmonTick {
                     p.sysmonTick = tick
-                    p.sysmonTickSeen = now
+                    p.sysmonTickSeen = preciseNow
                     p.sysmonSleepyLooks = 0
                     continue
                 }
-                let ran = now - p.sysmonTickSeen
-                if ran > 10_000_000, let m = p.machine, let g = m.current {
+                let ran = preciseNow - p.sysmonTickSeen
+                if ran >= 10_000_000, let m = p.machine, let g = m.current {
                     g.preemptRequested.store(true, ordering: .relaxed)
                 }
                 guard watchUnmarked, ran > 20_000, let m = p.machine, m.id == owner else {
