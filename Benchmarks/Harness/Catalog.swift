@@ -98,6 +98,13 @@ enum Catalog {
             checksum: { .exactly($0) },
             ours: OursScheduling.spawn, oursPending: nil, swift: SwiftScheduling.spawn),
         Benchmark(
+            name: "spawn-bare", goName: "spawn",
+            summary: "spawn, with bodies that capture nothing (Go's side is spawn itself)",
+            defaultN: million, quick: quickN, fixedProcs: nil,
+            metrics: [Metric(key: "ns_per_op", unit: "ns/goroutine")],
+            checksum: { .exactly($0) },
+            ours: OursScheduling.spawnBare, oursPending: nil, swift: SwiftScheduling.spawnBare),
+        Benchmark(
             name: "yield", goName: "yield",
             summary: "GOMAXPROCS=1; two goroutines yield to each other n times each",
             defaultN: million, quick: quickN, fixedProcs: 1,

@@ -100,6 +100,30 @@ enum OursScheduling {
         return report
     }
 
+    /// As `spawn`, with a body that captures nothing: it uses a counter and
+    /// a WaitGroup held in globals, so no closure context is allocated and
+    /// no reference counted. What is left is the runtime's own cost.
+    static func spawnBare(_ params: BenchParams) -> BenchReport {
+        let n = params.n(or: 1_000_000)
+        let before = bareCounter.current
+
+        let start = nowNanos()
+        bareGroup.add(n)
+        for _ in 0..<n {
+            go {
+                bareCounter.add(1)
+                bareGroup.done()
+            }
+        }
+        bareGroup.wait()
+        let elapsed = nowNanos() - start
+
+        var report = BenchReport()
+        report.setResult(bareCounter.current - before, expected: n, what: "goroutines counted")
+        report.set("ns_per_op", Double(elapsed) / Double(n))
+        return report
+    }
+
     /// With one processor, two goroutines yield to each other n times each.
     static func yield(_ params: BenchParams) -> BenchReport {
         let n = params.n(or: 1_000_000)
@@ -136,3 +160,8 @@ enum OursScheduling {
         return report
     }
 }
+
+/// The counter and group of `spawnBare`, global so that its bodies capture
+/// nothing.
+let bareCounter = SharedCounter()
+let bareGroup = WaitGroup()

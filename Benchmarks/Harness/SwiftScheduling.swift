@@ -80,6 +80,24 @@ enum SwiftScheduling {
         return report
     }
 
+    /// As `spawn`, with a task body that captures nothing.
+    static func spawnBare(_ params: BenchParams) async -> BenchReport {
+        let n = params.n(or: 1_000_000)
+        let before = bareCounter.current
+        let start = nowNanos()
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<n {
+                group.addTask { bareCounter.add(1) }
+            }
+        }
+        let elapsed = nowNanos() - start
+
+        var report = BenchReport()
+        report.setResult(bareCounter.current - before, expected: n, what: "tasks counted")
+        report.set("ns_per_op", Double(elapsed) / Double(n))
+        return report
+    }
+
     /// The one serial executor both yielding tasks run on.
     actor YieldArena {
         func spin(_ n: Int, gate: AsyncBoundedChannel<Int>) async -> Int {

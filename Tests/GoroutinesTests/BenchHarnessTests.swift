@@ -24,6 +24,7 @@ extension RuntimeCoreTests {
             TinyRun(name: "skynet", arguments: ["--n", "\(n)"], expected: n * (n - 1) / 2),
             TinyRun(name: "pingpong", arguments: ["--n", "\(n)"], expected: n),
             TinyRun(name: "spawn", arguments: ["--n", "\(n)"], expected: n),
+            TinyRun(name: "spawn-bare", arguments: ["--n", "\(n)"], expected: n),
             TinyRun(name: "yield", arguments: ["--n", "\(n)"], expected: 2 * n),
             TinyRun(name: "chan-spsc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
             TinyRun(name: "chan-mpmc", arguments: ["--n", "\(n)"], expected: n * (n + 1) / 2),
