@@ -3,6 +3,7 @@
 // sleep parking instead of holding a thread.
 
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 
@@ -184,6 +185,58 @@ extension RuntimeCoreTests {
             }
             if procs == 1 {
                 #expect(Scheduler.shared.backPressureYields.load(ordering: .relaxed) > before)
+            }
+        }
+
+        @Test func aHeldBackSpawnerMovesToAnotherProcessorPastItsDeadline() {
+            // While the spawner is held back inside `go`, a child starts on
+            // its thread and runs without entering the runtime until the
+            // spawner finishes its loop (3 s at most). The other P must take
+            // the spawner once the back-off deadline passes.
+            let spawned = 5_000
+            for _ in 0..<5 {
+                let spawnerThread = Atomic<UInt>(0)
+                let insideGo = Atomic<Bool>(false)
+                let progress = Atomic<Int>(0)
+                let longTaken = Atomic<Bool>(false)
+                let release = Atomic<Bool>(false)
+                let loopNanos = Atomic<Int>(0)
+                let group = WaitGroup()
+                withMaxProcs(2) {
+                    group.add(spawned + 1)
+                    go {
+                        let start = ContinuousClock.now
+                        for i in 0..<spawned {
+                            spawnerThread.store(UInt(pthread_self()), ordering: .relaxed)
+                            progress.store(i, ordering: .relaxed)
+                            insideGo.store(true, ordering: .relaxed)
+                            go {
+                                let mine = UInt(pthread_self())
+                                if insideGo.load(ordering: .relaxed),
+                                    progress.load(ordering: .relaxed) >= 1_100,
+                                    spawnerThread.load(ordering: .relaxed) == mine,
+                                    !longTaken.exchange(true, ordering: .relaxed)
+                                {
+                                    let begin = ContinuousClock.now
+                                    while !release.load(ordering: .relaxed),
+                                        ContinuousClock.now - begin < .seconds(3)
+                                    {}
+                                }
+                                group.done()
+                            }
+                            insideGo.store(false, ordering: .relaxed)
+                        }
+                        let took = ContinuousClock.now - start
+                        loopNanos.store(
+                            Int(took.components.seconds) * 1_000_000_000
+                                + Int(took.components.attoseconds / 1_000_000_000),
+                            ordering: .relaxed)
+                        release.store(true, ordering: .relaxed)
+                        group.done()
+                    }
+                    #expect(wait(group, timeout: .seconds(30)))
+                }
+                #expect(loopNanos.load(ordering: .relaxed) < 1_000_000_000)
             }
         }
 

@@ -124,14 +124,11 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         case .backOff:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
             // A P holds back one spawner at a time; another one that backs
-            // off meanwhile waits its turn on the global queue.
+            // off meanwhile waits at the front of the global queue.
             if held, m.processorRef.with({ $0.hasHeldBack }) == false {
-                m.processorRef.with { p in
-                    p.backOffUntil = monotonicNanos() + backOffNanos
-                    p.holdBack(g)
-                }
+                m.processorRef.with { $0.holdBack(g, until: monotonicNanos() + backOffNanos) }
             } else {
-                Scheduler.shared.globalPut(g)
+                Scheduler.shared.globalPutFront(g)
                 Scheduler.shared.wakeIfIdle()
             }
         case .yield, .requeue:

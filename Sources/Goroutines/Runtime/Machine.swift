@@ -18,8 +18,8 @@ enum Request {
     case park(commit: ParkCommit?, context: UnsafeMutableRawPointer?)
     /// Go to the back of the global queue.
     case yield
-    /// A spawner held back: queue it at the front of the global queue and
-    /// let its P run other goroutines for a short while (see `spawn`).
+    /// A spawner held back: its P keeps it aside and runs other goroutines
+    /// for a short while (see `spawn`).
     case backOff
     /// The body returned.
     case exit

@@ -89,22 +89,30 @@ final class Processor: @unchecked Sendable {
     let heldBackBits = Atomic<UInt>(0)
     /// When (monotonic ns) the held-back spawner resumes at the latest; it
     /// resumes sooner once the global backlog is down to half the limit, or
-    /// if the P runs out of work. Owner only.
-    @exclusivity(unchecked) var backOffUntil: Int64 = 0
+    /// if the P runs out of work. From then on another P may take it too, so
+    /// a goroutine that runs on here without a break cannot strand it. Only
+    /// the owner writes it.
+    let backOffUntil = Atomic<Int64>(0)
 
-    /// Holds `g` back (see `heldBackBits`); none may be held already. Owner
-    /// only.
-    func holdBack(_ g: Goroutine) {
-        // releasing: the record's state is published with it.
+    /// Holds `g` back until `until` (see `heldBackBits`); none may be held
+    /// already. Owner only.
+    func holdBack(_ g: Goroutine, until: Int64) {
+        backOffUntil.store(until, ordering: .relaxed)
+        // releasing: the record's state, and the deadline, are published
+        // with it.
         heldBackBits.store(
             UInt(bitPattern: Unmanaged.passUnretained(g).toOpaque()), ordering: .releasing)
     }
 
-    /// Takes the held-back goroutine, if any. Owner only.
-    func takeHeldBack() -> Unmanaged<Goroutine>? {
-        let bits = heldBackBits.load(ordering: .relaxed)
+    /// Takes the held-back goroutine, if any. The owner may always take it;
+    /// another P (a thief) only once its deadline has passed. An exchange,
+    /// since owner and thieves may race.
+    func takeHeldBack(asThief: Bool = false, now: Int64 = 0) -> Unmanaged<Goroutine>? {
+        if heldBackBits.load(ordering: .relaxed) == 0 { return nil }
+        if asThief, now < backOffUntil.load(ordering: .relaxed) { return nil }
+        // acquiring: pairs with holdBack's releasing store.
+        let bits = heldBackBits.exchange(0, ordering: .acquiring)
         if bits == 0 { return nil }
-        heldBackBits.store(0, ordering: .relaxed)
         // safety: the bits are a live, immortal record's address.
         return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }

@@ -136,6 +136,19 @@ final class Scheduler: @unchecked Sendable {
         lock.withLock { globalPutLocked(g) }
     }
 
+    /// Queues `g` at the front of the global queue, ahead of the backlog: for
+    /// a held-back spawner that cannot wait on a P. Takes the lock.
+    func globalPutFront(_ g: Goroutine) {
+        lock.withLock {
+            let link = Unretained(g)
+            g.nextRef = globalHead
+            globalHead = link
+            if globalTail.isNil { globalTail = link }
+            // Written only under lock, so a load and a store suffice.
+            globalCount.store(globalCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
+        }
+    }
+
     /// Queues a batch globally. Takes the lock.
     func globalPutBatch(_ batch: [UInt]) {
         lock.withLock {
@@ -483,7 +496,7 @@ final class Scheduler: @unchecked Sendable {
         if p.roundsToGlobalCheck <= 0 { p.roundsToGlobalCheck = 61 }
         if p.hasHeldBack,
             globalCount.load(ordering: .relaxed) <= spawnBacklogLimit / 2
-                || monotonicNanos() >= p.backOffUntil
+                || monotonicNanos() >= p.backOffUntil.load(ordering: .relaxed)
         {
             return p.takeHeldBack().map { ($0, false) }
         }
@@ -508,6 +521,7 @@ final class Scheduler: @unchecked Sendable {
         _ m: Machine, into p: Processor, procs: Int, batch: inout [UInt]
     ) -> Unmanaged<Goroutine>? {
         if procs < 2 { return nil }
+        var now: Int64 = 0
         for pass in 0..<4 {
             var index = m.random(procs)
             // A step coprime to procs visits every P once per pass.
@@ -519,6 +533,12 @@ final class Scheduler: @unchecked Sendable {
                     if let last = batch.popLast() {
                         for bits in batch { p.put(p.goroutine(bits), next: false) }
                         return p.unmanaged(last)
+                    }
+                    // A spawner its P has held back past its deadline: that P
+                    // is busy with something that does not let it go.
+                    if pass == 3, victim.hasHeldBack {
+                        if now == 0 { now = monotonicNanos() }
+                        if let g = victim.takeHeldBack(asThief: true, now: now) { return g }
                     }
                 }
                 index = (index + step) % procs
@@ -563,7 +583,7 @@ final class Scheduler: @unchecked Sendable {
         var batch: [UInt] = []
         p.drain(into: &batch)
         if !batch.isEmpty { globalPutBatch(batch) }
-        if let g = p.takeHeldBack() { globalPut(g.takeUnretainedValue()) }
+        if let g = p.takeHeldBack() { globalPutFront(g.takeUnretainedValue()) }
         StackAllocator.shared.flush(p)
         m.processor = nil
         lock.withLock { putIdleProcessor(p) }
