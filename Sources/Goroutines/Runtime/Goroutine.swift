@@ -248,24 +248,6 @@ struct GoroutineList {
             pushLink(link)
         }
     }
-
-    /// Detaches everything after the first `keep` records.
-    mutating func split(keeping keep: Int) -> GoroutineList {
-        var rest = GoroutineList()
-        guard count > keep else { return rest }
-        if keep == 0 {
-            rest = self
-            self = GoroutineList()
-            return rest
-        }
-        var cursor = head!
-        for _ in 1..<keep { cursor = cursor.next! }
-        rest.first = cursor.nextRef
-        rest.count = count - keep
-        cursor.nextRef = Unretained(nil)
-        count = keep
-        return rest
-    }
 }
 
 /// Every goroutine record ever made: the strong references behind the
