@@ -53,6 +53,9 @@ final class Scheduler: @unchecked Sendable {
     let globalCount = Atomic<Int>(0)
     /// Times a spawner yielded to back-pressure (see `spawn`).
     let backPressureYields = Atomic<Int>(0)
+    /// Set when a held-back spawner waits at the global queue's front: every
+    /// P then looks at the global queue at its next round, not within 61.
+    let frontWaiting = Atomic<Bool>(false)
 
     /// Every P ever made, by id; slots below `processorCount` are set.
     let processors: UnsafeMutablePointer<Processor?>
@@ -146,6 +149,7 @@ final class Scheduler: @unchecked Sendable {
             if globalTail.isNil { globalTail = link }
             // Written only under lock, so a load and a store suffice.
             globalCount.store(globalCount.load(ordering: .relaxed) + 1, ordering: .relaxed)
+            frontWaiting.store(true, ordering: .relaxed)
         }
     }
 
@@ -494,6 +498,10 @@ final class Scheduler: @unchecked Sendable {
         if p.id >= maxProcs.load(ordering: .relaxed) { return nil }
         p.roundsToGlobalCheck -= 1
         if p.roundsToGlobalCheck <= 0 { p.roundsToGlobalCheck = 61 }
+        if frontWaiting.load(ordering: .relaxed) {
+            frontWaiting.store(false, ordering: .relaxed)
+            p.roundsToGlobalCheck = 61
+        }
         if p.hasHeldBack,
             globalCount.load(ordering: .relaxed) <= spawnBacklogLimit / 2
                 || monotonicNanos() >= p.backOffUntil.load(ordering: .relaxed)
