@@ -124,12 +124,16 @@ private func run(_ m: Machine, _ g: Goroutine, inheritTime: Bool) -> RunOutcome 
         case .backOff:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)
             // A P holds back one spawner at a time; another one that backs
-            // off meanwhile waits at the front of the global queue.
-            if held, m.processorRef.with({ $0.hasHeldBack }) == false {
-                m.processorRef.with { $0.holdBack(g, until: monotonicNanos() + backOffNanos) }
-            } else {
+            // off meanwhile waits behind the backlog, so that spawners
+            // outnumbering the Ps stay held back too. One whose P was taken
+            // by sysmon waits at the front.
+            if !held {
                 Scheduler.shared.globalPutFront(g)
                 Scheduler.shared.wakeIfIdle()
+            } else if m.processorRef.with({ $0.hasHeldBack }) == false {
+                m.processorRef.with { $0.holdBack(g, until: monotonicNanos() + backOffNanos) }
+            } else {
+                Scheduler.shared.globalPut(g)
             }
         case .yield, .requeue:
             g.status.store(GStatus.runnable.rawValue, ordering: .releasing)

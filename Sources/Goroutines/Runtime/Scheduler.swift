@@ -506,7 +506,8 @@ final class Scheduler: @unchecked Sendable {
             globalCount.load(ordering: .relaxed) <= spawnBacklogLimit / 2
                 || monotonicNanos() >= p.backOffUntil.load(ordering: .relaxed)
         {
-            return p.takeHeldBack().map { ($0, false) }
+            // A thief may win the race for it; then go on with the ring.
+            if let g = p.takeHeldBack() { return (g, false) }
         }
         if p.roundsToGlobalCheck == 61, globalCount.load(ordering: .relaxed) > 0 {
             lock.lock()
