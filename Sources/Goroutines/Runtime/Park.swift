@@ -239,9 +239,10 @@ func spawn(
 /// Large enough that short bursts of spawning queue as in Go.
 let spawnBacklogLimit = 1024
 /// How long a held-back spawner lets its P run other goroutines at most; it
-/// resumes sooner once the global backlog is down to half the limit. A
-/// goroutine that runs longer (one that spins until the spawner does
-/// something, say) delays the spawner by its time slice, no more.
+/// resumes sooner once the global backlog is down to half the limit. Past
+/// this deadline another P may take it, so a goroutine that runs on without
+/// a break (one that spins until the spawner does something, say) delays it
+/// by 2 ms when other Ps exist, and by that goroutine's time slice on one P.
 let backOffNanos: Int64 = 2_000_000
 
 /// Yields to back-pressure: the spawner waits on its P, which runs what is

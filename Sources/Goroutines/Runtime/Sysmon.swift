@@ -10,7 +10,8 @@
 //   the thread as blocked in an unmarked call and hands its P off. That
 //   thread must get a P back before it runs goroutine code again, which it
 //   does at its next runtime entry (see Park.swift);
-// - flags a goroutine that has run for more than 10 ms, so its next runtime
+// - flags a goroutine that has run for 10 ms or more, timed from when sysmon
+//   first saw its P's new schedule tick (as Go's does), so its next runtime
 //   entry yields.
 // It sleeps 20 µs between rounds, doubling after about 1 ms with nothing to
 // do, up to 10 ms, and sleeps until woken while every P is idle.
